@@ -1,0 +1,1 @@
+"""Networks: critics (:mod:`.critics`), and later generators, energies and flows, one module per family."""

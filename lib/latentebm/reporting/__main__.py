@@ -1,0 +1,5 @@
+import sys
+
+from latentebm.reporting.pipeline import main
+
+sys.exit(main())

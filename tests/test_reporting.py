@@ -1,0 +1,99 @@
+"""Metrics JSON format, atomic writes, figure arrays, the index, and a failing notebook in the pipeline."""
+
+import json
+
+import matplotlib.pyplot as plt
+import nbformat
+import numpy as np
+import pytest
+from latentebm import catalogue
+from latentebm.parameters import ParameterError, configure
+from latentebm.reporting import index, pipeline, records
+
+
+@pytest.fixture
+def params(tmp_path):
+    return configure("01_f_divergence_duals", {"profile": "ci", "seed": 3, "device": "cpu",
+                                               "output_dir": str(tmp_path)})
+
+
+def test_metrics_file_has_the_agreed_shape(params, tmp_path):
+    records.record_metrics(params, {"a": 1.5, "b": np.float64(2.0), "c": float("inf")})
+    payload = json.loads((tmp_path / "metrics" / "01_f_divergence_duals.json").read_text())
+    assert payload == {"notebook": "01_f_divergence_duals", "profile": "ci", "seed": 3,
+                       "metrics": {"a": 1.5, "b": 2.0, "c": float("inf")}}
+    run = json.loads((tmp_path / "runs" / "01_f_divergence_duals.json").read_text())
+    assert run["parameters"]["seed"] == 3 and "torch" in run["versions"] and run["git_revision"]
+
+
+def test_non_numeric_metric_is_refused(params):
+    with pytest.raises(TypeError, match="metric 'x'"):
+        records.record_metrics(params, {"x": "high"})
+
+
+def test_failed_write_keeps_the_previous_file(tmp_path):
+    target = tmp_path / "report.html"
+    target.write_text("good")
+
+    def broken(tmp):
+        tmp.write_text("half")
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        records._atomic_write(target, broken)
+    assert target.read_text() == "good"
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_save_figure_writes_arrays_and_png(params, tmp_path):
+    figure = plt.figure()
+    returned = records.save_figure(params, "demo", figure, {"x": [1, 2, 3]})
+    assert returned is figure
+    saved = np.load(tmp_path / "figures" / "01_f_divergence_duals" / "demo.npz")
+    np.testing.assert_array_equal(saved["x"], [1, 2, 3])
+    assert (tmp_path / "figures" / "01_f_divergence_duals" / "demo.png").stat().st_size > 0
+
+
+def test_index_lists_every_notebook_with_paper_numbers():
+    page = index.render("ci")
+    for spec in catalogue.all_specs():
+        assert spec.name in page
+        for headline in spec.headlines:
+            assert headline.label.split("(")[0].strip()[:20].replace("<", "&lt;") in page
+
+
+def test_index_formats_infinity_and_missing():
+    assert index.format_number(float("inf")) == "∞"
+    assert index.format_number(None) == "not run"
+
+
+def test_override_naming_no_parameter_is_refused_before_running():
+    with pytest.raises(ParameterError, match="unknown parameter 'bogus'"):
+        pipeline.check_overrides("01_f_divergence_duals", {"bogus": 1})
+
+
+def test_failing_notebook_names_cell_and_keeps_old_report(tmp_path, monkeypatch, capsys):
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell("profile = 'ci'\noutput_dir = 'x'", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("raise ValueError('deliberate failure')"),
+    ]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "broken.ipynb"
+    nbformat.write(notebook, path)
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (tmp_path / "notebooks").mkdir()
+    (reports / "01_f_divergence_duals.html").write_text("previous good report")
+    monkeypatch.setattr(pipeline, "notebook_path", lambda name: path)
+    monkeypatch.setattr("latentebm.paths.reports_dir", lambda: reports)
+    monkeypatch.setattr("latentebm.paths.repository_root", lambda: tmp_path)
+    monkeypatch.setattr("latentebm.paths.notebooks_dir", lambda: tmp_path / "notebooks")
+    monkeypatch.setattr(catalogue, "all_specs", lambda: [catalogue.NotebookSpec(
+        name="01_f_divergence_duals", title="t", derives="d")])
+    code = pipeline.build("ci")
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "01_f_divergence_duals FAILED" in out and "ValueError" in out and "deliberate failure" in out
+    assert "cell" in out
+    assert (reports / "01_f_divergence_duals.html").read_text() == "previous good report"
