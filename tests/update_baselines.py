@@ -1,4 +1,10 @@
-"""Refresh tests/baselines/<notebook>/<key>.npz from a fresh ci run of each notebook (or those named)."""
+"""Refresh tests/baselines/<notebook>/<key>.npz from a fresh ci run of each notebook (or those named).
+
+    python tests/update_baselines.py [--no-execute] [NAME ...]
+
+``--no-execute`` copies the arrays of the last ci run in build/ci (e.g. right after a refresh) instead of
+executing the notebooks again.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +16,16 @@ from latentebm.reporting.pipeline import execute
 from latentebm.reporting.records import figure_arrays_path
 
 
-def main(names: list[str]) -> None:
+def main(args: list[str]) -> None:
+    execute_first = "--no-execute" not in args
+    names = [arg for arg in args if not arg.startswith("--")]
     build = paths.resolve("build/ci")
     for spec in catalogue.all_specs():
         if names and spec.name not in names:
             continue
-        print(f"executing {spec.name} ...", flush=True)
-        execute(spec.name, "ci", build)
+        if execute_first:
+            print(f"executing {spec.name} ...", flush=True)
+            execute(spec.name, "ci", build)
         for figure in spec.figures:
             source = figure_arrays_path(build, spec.name, figure.key)
             target = paths.repository_root() / "tests" / "baselines" / spec.name / source.name

@@ -44,6 +44,13 @@ class ProgressLog:
     steps: list[int] = field(default_factory=list)
     _started: float = field(default_factory=time.perf_counter, repr=False)
 
+    @classmethod
+    def to_file(cls, path: Path | str, every: int = 100, prefix: str = "") -> ProgressLog:
+        """A log that writes its lines to ``path`` (line-buffered), keeping notebook outputs short and stable."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return cls(every=every, stream=path.open("a", buffering=1), prefix=prefix)
+
     def log(self, step: int, total: int, **values: float) -> None:
         self.steps.append(step)
         for name, value in values.items():

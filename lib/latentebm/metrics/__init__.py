@@ -1,0 +1,1 @@
+"""Metrics: sample quality (Frechet distances on features), likelihoods, distances between samples."""

@@ -1,0 +1,1 @@
+"""Markov chains over a differentiable potential, each a small step function over an explicit state."""
