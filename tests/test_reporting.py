@@ -1,5 +1,6 @@
 """Metrics JSON format, atomic writes, figure arrays, the index, and a failing notebook in the pipeline."""
 
+import html
 import json
 
 import matplotlib.pyplot as plt
@@ -59,7 +60,7 @@ def test_index_lists_every_notebook_with_paper_numbers():
     for spec in catalogue.all_specs():
         assert spec.name in page
         for headline in spec.headlines:
-            assert headline.label.split("(")[0].strip()[:20].replace("<", "&lt;") in page
+            assert html.escape(headline.label) in page and html.escape(headline.paper) in page
 
 
 def test_index_formats_infinity_and_missing():
