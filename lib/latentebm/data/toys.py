@@ -28,3 +28,14 @@ def gaussian_mixture_1d(means: list[float], stds: list[float], weights: list[flo
         return torch.logsumexp(log_w + log_components, dim=-1)
 
     return log_prob
+
+
+def two_moons(n: int, noise: float, generator: torch.Generator) -> torch.Tensor:
+    """Two interleaved half circles (radius 1, centres (0, 0) and (1, 0.5)), Gaussian noise of std ``noise``,
+    shifted to be centred near the origin; returns (n, 2) float64."""
+    angle = torch.pi * torch.rand(n, generator=generator, dtype=torch.float64)
+    upper = torch.rand(n, generator=generator, dtype=torch.float64) < 0.5
+    x = torch.where(upper, torch.cos(angle), 1.0 - torch.cos(angle))
+    y = torch.where(upper, torch.sin(angle), 0.5 - torch.sin(angle))
+    points = torch.stack([x - 0.5, y - 0.25], dim=1)
+    return points + noise * torch.randn(n, 2, generator=generator, dtype=torch.float64)

@@ -1,0 +1,73 @@
+from latentebm.catalogue import Headline, KeyFigure, NotebookSpec
+from latentebm.parameters import Knob
+
+_METHODS = (("mle", "NVP alone (MLE)"), ("cd", "NVP + energy by CD"), ("dv", "NVP + energy by Donsker-Varadhan"),
+            ("kale", "NVP + energy by KALE"))
+# test NLL read off the authors' chart (REFERENCE.md), in the order MLE, CD, DV, KALE
+_PAPER = {"redwine": ("12.14", "12.40", "12.20", "11.90"), "whitewine": ("12.87", "13.60", "13.30", "13.10"),
+          "parkinsons": ("12.19", "14.50", "14.30", "13.20"), "hepmass": ("17.96", "—", "—", "—"),
+          "miniboone": ("35.54", "—", "—", "—")}
+
+SPEC = NotebookSpec(
+    name="07_realnvp_sanity_check",
+    title="The Real NVP sanity check: a GEBM whose base has a density is an EBM",
+    derives="seed 001 (Arbel, Zhou, Gretton), 'Sanity check: reduction to EBM case': with a Real NVP base the "
+    "GEBM is an ordinary EBM with base measure q_theta; the flow's change-of-variables density; the energy trained "
+    "by KALE, Donsker-Varadhan and contrastive divergence; test log-likelihoods with log Z by importance sampling.",
+    knobs=(
+        Knob("datasets", "sklearn_wine", "redwine,whitewine,parkinsons,hepmass,miniboone",
+             "comma-separated tabular datasets for the NLL table (data/tabular.py)", kind=str),
+        Knob("n_seeds", 3, 5, "training seeds per dataset (spread of the table)", minimum=1),
+        Knob("flow_layers", 4, 8, "affine coupling layers of the Real NVP", minimum=1),
+        Knob("flow_hidden", 32, 128, "hidden width of each coupling's MLP", minimum=1),
+        Knob("flow_steps", 400, 20000, "Adam steps of maximum-likelihood training of the NVP", minimum=1),
+        Knob("flow_lr", 1e-3, 1e-4, "Adam learning rate of the NVP", kind=float, minimum=0.0),
+        Knob("batch_size", 64, 128, "data minibatch for every training loop", minimum=1),
+        Knob("energy_hidden", 32, 128, "hidden width of the energy MLP (two hidden layers)", minimum=1),
+        Knob("energy_steps", 300, 5000, "Adam steps of energy training, per method", minimum=1),
+        Knob("energy_lr", 2e-3, 1e-4, "Adam learning rate of the energy (and KALE's c)", kind=float, minimum=0.0),
+        Knob("n_base", 256, 1024, "base draws per step for the Q-expectations of KALE and DV", minimum=2),
+        Knob("cd_negatives", 64, 256, "Langevin negatives per contrastive-divergence step", minimum=2),
+        Knob("langevin_steps", 20, 50, "short-run latent Langevin steps per CD step (from base draws)", minimum=1),
+        Knob("langevin_step_size", 0.1, 0.05, "latent Langevin step size gamma", kind=float, minimum=0.0),
+        Knob("train_base", False, False, "train the NVP jointly with the energy (else it stays at its MLE)",
+             kind=bool),
+        Knob("eval_every", 25, 250, "steps between validation checks (model selection)", minimum=1),
+        Knob("eval_samples", 2048, 16384, "base draws for log Z at each validation check", minimum=2),
+        Knob("log_z_samples", 4096, 65536, "base draws per importance-sampling repeat for the test log Z",
+             minimum=2),
+        Knob("log_z_repeats", 8, 20, "independent repeats of the test log Z (its spread)", minimum=2),
+        Knob("ais_temperatures", 50, 1000, "temperatures of annealed importance sampling", minimum=1),
+        Knob("ais_chains", 256, 2048, "AIS chains per repeat", minimum=2),
+        Knob("ais_step_size", 5e-2, 2e-2, "MALA step size inside AIS (latent space)", kind=float, minimum=0.0),
+        Knob("checkpoint_every", 0, 1000, "steps between checkpoints of every training run (0: none)", minimum=0),
+        Knob("toy_samples", 2000, 20000, "two-moons training points for the 2-D checks", minimum=10),
+        Knob("toy_flow_steps", 300, 3000, "MLE steps of the 2-D NVP", minimum=1),
+        Knob("toy_energy_steps", 800, 3000, "KALE steps of the 2-D energy", minimum=1),
+        Knob("grid_cells", 240, 480, "grid cells per axis on [-3, 3]^2 (a multiple of 8)", minimum=8),
+        Knob("box_samples", 20000, 200000, "flow samples for the box-probability check", minimum=100),
+    ),
+    headlines=(
+        Headline("toy_flow_mass", "2-D flow: integral of q_theta on the grid (change of variables)", "1"),
+        Headline("toy_box_max_z", "2-D flow: largest |sample frequency - quadrature| / std. error over boxes",
+                 "O(1) (same law)"),
+        Headline("toy_log_z_gap", "2-D GEBM: |log Z by importance weights - log Z on the grid|", "0 (same model)"),
+        Headline("toy_cell_max_gap", "2-D GEBM: largest cell-mass gap, importance weights vs exp(-r)/Z", "0"),
+        *(Headline(f"nll_{m}_sklearn_wine", f"wine (sklearn, 13-d, ci): {label}, mean over seeds",
+                   "— (no published number)") for m, label in _METHODS),
+        *(Headline(f"nll_{m}_{data}", f"{data} (full): {label}", paper[i])
+          for data, paper in _PAPER.items() for i, (m, label) in enumerate(_METHODS)),
+    ),
+    figures=(
+        # trained for a fixed number of deterministic CPU steps: the box probabilities are smooth summaries of
+        # the flow; 2e-3 absorbs floating-point reordering, a changed flow or quadrature moves them by more
+        KeyFigure("flow_density_2d", "the change-of-variables density against sample frequencies on boxes",
+                  rtol=0.0, atol=2e-3),
+        KeyFigure("gebm_reduction_2d", "the GEBM model density by importance weights and by exp(-r)/Z",
+                  rtol=0.0, atol=2e-3),
+        # seed-averaged test NLLs and their spread; 0.05 nats is well below the gaps between methods that the
+        # table is about, and well above floating-point noise
+        KeyFigure("nll_table", "test NLL by method and seed (ci dataset)", rtol=0.0, atol=0.05),
+        KeyFigure("log_z_spread", "log Z by importance sampling and by AIS, repeats", rtol=0.0, atol=0.03),
+    ),
+)
