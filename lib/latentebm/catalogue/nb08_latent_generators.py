@@ -1,0 +1,75 @@
+from latentebm.catalogue import Headline, KeyFigure, NotebookSpec
+from latentebm.parameters import Knob
+
+SPEC = NotebookSpec(
+    name="08_latent_generators",
+    title="Latent generators: alternating back-propagation and short-run inference with a tuned step size",
+    derives="seed 002 (arXiv 1606.08571 and 1912.01909): maximum likelihood for x = g(z) + eps with an inner "
+    "posterior sampler (persistent Langevin, short-run gradient ascent), and the step size minimising "
+    "KL(q_s || p(z|x)) through the log-determinant of the K-step map.",
+    knobs=(
+        Knob("n_steps", 25, 25, "K: short-run inference steps (the authors' 25)", minimum=1),
+        Knob("fa_dims", [10, 3], [50, 10], "factor analysis: data and latent dimensions", kind=list, element=int,
+             minimum=1),
+        Knob("fa_sigma", 0.5, 0.5, "factor analysis: noise standard deviation", kind=float, minimum=1e-3),
+        Knob("fa_grid", [0.03, 0.05, 0.07, 0.09, 0.11, 0.13, 0.15, 0.17, 0.2, 0.25],
+             [0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1, 0.11, 0.12, 0.14, 0.17, 0.2, 0.25],
+             "step sizes at which the KL is drawn", kind=list, minimum=1e-4),
+        Knob("chains", 500, 5000, "prior draws (chains) in the Monte-Carlo KL objective", minimum=10),
+        Knob("toy_sigma", 0.5, 0.5, "nonlinear toy: noise standard deviation", kind=float, minimum=1e-3),
+        Knob("nuts_warmup", 300, 2000, "NUTS warm-up iterations per chain", minimum=10),
+        Knob("nuts_samples", 500, 5000, "NUTS draws per chain", minimum=10),
+        Knob("nuts_chains", 2, 4, "NUTS chains", minimum=1),
+        Knob("dataset", "digits", "mnist", "image set", kind=str, choices=("digits", "mnist_subset", "mnist")),
+        Knob("n_test", 300, 10000, "held-out images", minimum=10),
+        Knob("latent_dims", [8], [32], "latent layer sizes of the one-layer model", kind=list, element=int,
+             minimum=1),
+        Knob("layered_dims", [2, 6], [4, 8, 16], "latent layer sizes, top to bottom, of the layered model",
+             kind=list, element=int, minimum=1),
+        Knob("hidden", 64, 512, "hidden width of generator and encoder", minimum=4),
+        Knob("sigma", 0.15, 0.15, "observation noise sigma (the authors' 0.15)", kind=float, minimum=1e-3),
+        Knob("train_steps", 300, 20000, "learning steps per model", minimum=1),
+        Knob("batch_size", 100, 128, "images per learning step", minimum=1),
+        Knob("lr", 2e-3, 1e-3, "Adam learning rate", kind=float, minimum=0.0),
+        Knob("s_init", 0.1, 0.05, "initial inference step size (the authors' fixed 0.05 in full)", kind=float,
+             minimum=1e-4),
+        Knob("tune_every", 100, 1000, "learning steps between two step-size tunings", minimum=1),
+        Knob("tune_grid", [0.05, 0.1, 0.15, 0.2, 0.3, 0.4], [0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4],
+             "grid for the grid search of s", kind=list, minimum=1e-4),
+        Knob("tune_batch", 16, 64, "images in the KL objective while tuning", minimum=1),
+        Knob("abp_langevin_steps", 10, 30, "Langevin steps per visit of a persistent chain (ABP)", minimum=1),
+        Knob("eval_grid", [0.05, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8], [0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8],
+             "step sizes for the held-out reconstruction curve", kind=list, minimum=1e-4),
+        Knob("n_seeds", 3, 5, "seeds for the step size over training", minimum=1),
+        Knob("vae_steps", 300, 20000, "VAE learning steps (as many as the other models)", minimum=1),
+        Knob("checkpoint_every", 0, 1000, "learning steps between checkpoints (0: none)", minimum=0),
+    ),
+    headlines=(
+        Headline("fa_s_tuned_over_true", "factor analysis: tuned s (gradient) / argmin of the true KL", "1"),
+        Headline("fa_kl_estimate_minus_closed", "factor analysis: KL estimate - closed form at the tuned s", "0"),
+        Headline("toy_energy_distance", "toy: energy distance short-run (tuned s) vs NUTS", "0 if exact"),
+        Headline("nuts_r_hat_max", "toy: NUTS largest R-hat (arviz)", "< 1.01"),
+        Headline("digits_s_tuned", "digits: KL-tuned s at the end of learning", "0.05 (authors' fixed s)"),
+        Headline("digits_s_best_reconstruction", "digits: s with the lowest held-out reconstruction error",
+                 "0.4 (REFERENCE.md test)"),
+        Headline("recon_short_run", "digits: held-out MSE per pixel, short-run model at tuned s", "0.025-0.074"),
+        Headline("recon_abp", "digits: held-out MSE per pixel, ABP model at tuned s", "—"),
+        Headline("recon_vae", "digits: held-out MSE per pixel, VAE (encoder mean)", "> short-run (paper)"),
+        Headline("fd_short_run", "digits: pixel-space FD of samples, short-run model", "—"),
+        Headline("fd_vae", "digits: pixel-space FD of samples, VAE", "> short-run (paper)"),
+    ),
+    figures=(
+        KeyFigure("fa_kl_curve", "factor analysis: KL(q_s || p(z|x)) closed form vs estimate; deterministic "
+                  "float64 computations with seeded draws", rtol=1e-6, atol=1e-8),
+        KeyFigure("toy_posterior", "toy: moments of NUTS and short-run samples (seeded jax and torch; "
+                  "moments are stable to a few 1e-3)", rtol=0.05, atol=0.02),
+        KeyFigure("reconstruction_vs_s", "digits: held-out MSE against s for trained models (CPU training "
+                  "is reproducible but float sums may differ by thread count; 10%)", rtol=0.1, atol=0.005),
+        KeyFigure("method_comparison", "digits: reconstruction, inpainting, pixel FD per method (trained "
+                  "models; 15%)", rtol=0.15, atol=0.01),
+        KeyFigure("s_over_training", "digits: KL-tuned s at each tuning, per seed (trained models; 15%)",
+                  rtol=0.15, atol=0.02),
+        KeyFigure("layers", "layered model: pixel standard deviation induced by each latent layer (20%)",
+                  rtol=0.2, atol=0.01),
+    ),
+)

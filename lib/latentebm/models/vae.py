@@ -1,0 +1,40 @@
+"""A variational auto-encoder with the same decoder as the latent generator model, the baseline of seed 002
+(arXiv 1912.01909 compares short-run inference with a VAE).
+
+Encoder ``q_phi(z|x) = N(m(x), diag(exp(v(x))))``; decoder the :class:`LatentGenerator` with fixed noise sigma.
+ELBO: ``E_q[log p(x|z)] - KL(q_phi(z|x) || N(0, I))``, the expectation by one reparameterised draw.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from latentebm.models.latent_generators import LatentGenerator, log_likelihood
+
+
+class Encoder(nn.Module):
+    """``x (B, D) -> (mean (B, d), log_variance (B, d))`` by a one-hidden-layer MLP."""
+
+    def __init__(self, x_dim: int, z_dim: int, hidden: int = 64) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(x_dim, hidden), nn.Softplus(), nn.Linear(hidden, 2 * z_dim))
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        mean, log_variance = self.net(x).chunk(2, dim=1)
+        return mean, log_variance.clamp(-12.0, 6.0)
+
+
+def elbo(encoder: Encoder, decoder: LatentGenerator, x: Tensor, sigma: float,
+         generator: torch.Generator | None = None) -> Tensor:
+    """Per-example ELBO ``(B,)``, with one reparameterised draw ``z = m + exp(v/2) * eps``."""
+    mean, log_variance = encoder(x)
+    eps = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
+    z = mean + (0.5 * log_variance).exp() * eps
+    kl = 0.5 * (mean**2 + log_variance.exp() - 1 - log_variance).sum(dim=1)
+    return log_likelihood(x, decoder(z), sigma) - kl
+
+
+def reconstruct(encoder: Encoder, decoder: LatentGenerator, x: Tensor) -> Tensor:
+    """``g(m(x))``: the decoder at the encoder's mean, ``(B, D)``."""
+    return decoder(encoder(x)[0])
