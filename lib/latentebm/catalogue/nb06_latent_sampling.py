@@ -1,0 +1,97 @@
+from latentebm.catalogue import Headline, KeyFigure, NotebookSpec
+from latentebm.parameters import Knob
+
+SPEC = NotebookSpec(
+    name="06_latent_sampling",
+    title="Sampling a GEBM in latent space: ULA, MALA, HMC and kinetic Langevin, checked against NUTS",
+    derives="seed 001 (Arbel, Zhou, Gretton), 'Sampling from the model' and its experiments: the posterior latent "
+    "distribution nu(z) ∝ eta(z) exp(-beta E(B(z))), Langevin-type samplers for it (ULA, MALA, HMC, kinetic "
+    "Langevin), sampling at modes (low temperature), moving between modes (low friction), and the relative-FID "
+    "table (IMH, DOT, latent Langevin).",
+    knobs=(
+        # toy GEBM with a 2-D latent: stationary laws against the grid posterior and NUTS
+        Knob("toy_chains", 4000, 20000, "independent chains (from eta) whose final states are compared with the "
+             "grid posterior", minimum=100),
+        Knob("toy_steps", 300, 2000, "steps of each chain before its final state is taken", minimum=10),
+        Knob("step_sizes", [0.025, 0.05, 0.1, 0.2, 0.4], [0.0125, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8],
+             "step sizes h of the sweep (ULA, MALA, KLA step; HMC leapfrog step)", kind=list, minimum=1e-6),
+        Knob("hmc_leapfrog", 5, 10, "leapfrog steps L per HMC step", minimum=1),
+        Knob("kla_friction", 1.0, 1.0, "friction gamma of the kinetic sampler in the correctness checks",
+             kind=float, minimum=0.0),
+        Knob("tv_repeats", 20, 100, "repetitions of exact draws for the Monte-Carlo floor of the distance",
+             minimum=2),
+        Knob("nuts_chains", 4, 8, "NUTS chains (numpyro, vectorised)", minimum=2),
+        Knob("nuts_warmup", 500, 2000, "NUTS warm-up iterations (step size and mass adaptation)", minimum=10),
+        Knob("nuts_samples", 1000, 5000, "NUTS draws per chain", minimum=10),
+        Knob("ess_chains", 8, 32, "chains for the ESS / R-hat / rank-plot diagnostics", minimum=2),
+        Knob("ess_steps", 1000, 10000, "steps per chain for the diagnostics", minimum=50),
+        Knob("ess_step_size", 0.2, 0.2, "step size of every sampler in the ESS comparison", kind=float,
+             minimum=1e-6),
+        # temperature and friction
+        Knob("betas", [1.0, 10.0, 100.0], [1.0, 3.0, 10.0, 30.0, 100.0, 300.0], "inverse temperatures beta",
+             kind=list, minimum=0.0),
+        Knob("temperature_chains", 2000, 10000, "chains per temperature", minimum=10),
+        Knob("temperature_steps", 300, 2000, "MALA steps per temperature (step 0.2 / beta)", minimum=10),
+        Knob("frictions", [0.05, 0.2, 1.0, 5.0, 20.0], [0.01, 0.05, 0.2, 1.0, 5.0, 20.0, 100.0],
+             "frictions gamma of the kinetic sampler for the mode-switching count", kind=list, minimum=0.0),
+        Knob("switch_beta", 10.0, 10.0, "inverse temperature of the mode-switching experiment", kind=float,
+             minimum=0.0),
+        Knob("switch_chains", 500, 2000, "kinetic chains per friction", minimum=2),
+        Knob("switch_steps", 1000, 5000, "kinetic steps per chain", minimum=10),
+        Knob("switch_step_size", 0.05, 0.05, "kinetic step size h (the time simulated is steps x h)", kind=float,
+             minimum=1e-6),
+        # the MNIST GEBM of notebook 05
+        Knob("image_chains", 500, 10000, "latent chains (= samples scored by the Fréchet distance)", minimum=50),
+        Knob("image_steps", 300, 1000, "sampler steps on the image GEBM", minimum=1),
+        Knob("image_beta", 100.0, 100.0, "inverse temperature on the image GEBM (the paper samples at 100)",
+             kind=float, minimum=0.0),
+        Knob("image_step_sizes", [1e-3, 1e-3, 1e-2, 1e-2], [1e-3, 1e-3, 1e-2, 1e-2],
+             "initial step of ULA, MALA, HMC (leapfrog step) and KLA on the image GEBM", kind=list, minimum=0.0),
+        Knob("other_image_betas", [1.0, 10.0], [1.0, 10.0], "further inverse temperatures for the KLA (decay) "
+             "sample quality", kind=list, minimum=0.0),
+        Knob("image_friction", 1.0, 1.0, "friction of the kinetic sampler on the image GEBM", kind=float,
+             minimum=0.0),
+        Knob("decay_factor", 0.1, 0.1, "step-size decay factor (the paper: 10x)", kind=float, minimum=1e-6,
+             maximum=1.0),
+        Knob("decay_every", 100, 200, "steps between step-size cuts (the paper: 200)", minimum=1),
+        Knob("eval_every", 25, 50, "steps between Fréchet-distance evaluations", minimum=1),
+        Knob("imh_steps", 100, 1000, "independent Metropolis-Hastings proposals per chain", minimum=1),
+        Knob("dot_steps", 20, 50, "Adam steps of discriminator optimal transport", minimum=1),
+        Knob("dot_lr", 0.01, 0.01, "Adam learning rate of discriminator optimal transport", kind=float,
+             minimum=0.0),
+        Knob("fallback_train_steps", 150, 600, "training steps of the small MNIST GEBM when notebook 05's is "
+             "missing", minimum=1),
+        Knob("classifier_steps", 300, 2000, "training steps of the feature classifier when notebook 05's is "
+             "missing", minimum=1),
+    ),
+    headlines=(
+        Headline("tv_floor", "histogram TV of exact draws from the grid posterior (Monte-Carlo floor)", "—"),
+        Headline("tv_ula_largest_step", "TV(ULA final states, grid) at the largest step", "grows with h"),
+        Headline("tv_mala_largest_step", "TV(MALA final states, grid) at the largest step", "= floor (exact)"),
+        Headline("tv_hmc_largest_step", "TV(HMC final states, grid) at the largest step", "= floor (exact)"),
+        Headline("tv_nuts_vs_samplers_max", "largest TV(sampler at the smallest step, NUTS)", "≈ two-sample floor"),
+        Headline("ess_per_grad_ula", "bulk ESS per gradient evaluation, ULA", "—"),
+        Headline("ess_per_grad_mala", "bulk ESS per gradient evaluation, MALA", "—"),
+        Headline("ess_per_grad_hmc", "bulk ESS per gradient evaluation, HMC", "—"),
+        Headline("ess_per_grad_kla", "bulk ESS per gradient evaluation, KLA", "—"),
+        Headline("spread_ratio_largest_beta", "beta E|B(z) - c|^2 / (2 s^2) at the largest beta", "-> 1"),
+        Headline("switches_lowest_friction", "mode switches per chain, lowest friction", "more (paper)"),
+        Headline("switches_highest_friction", "mode switches per chain, highest friction", "fewer"),
+        Headline("relative_fd_imh", "FD(IMH samples) / FD(generator), %", "CIFAR-10: 95.13"),
+        Headline("relative_fd_dot", "FD(DOT samples) / FD(generator), %", "CIFAR-10: 82.27"),
+        Headline("relative_fd_langevin", "FD(latent KLA, step decay) / FD(generator), %", "CIFAR-10: 73.06"),
+    ),
+    figures=(
+        KeyFigure("toy_posterior", "the toy GEBM's latent posterior on the grid (deterministic, float64)",
+                  rtol=1e-7, atol=1e-10),
+        KeyFigure("bias_vs_step", "TV of each sampler's final states to the grid posterior against the step; "
+                  "seeded Monte Carlo, so the tolerance is a fraction of the floor's spread", rtol=0.0, atol=0.02),
+        KeyFigure("ess_rank", "ESS per gradient (arviz) and rank histograms; ESS estimates move by tens of % "
+                  "with the chains, so only an order-of-magnitude change fails", rtol=0.5, atol=1e-4),
+        KeyFigure("temperature", "spread around the modes against beta (seeded Monte Carlo)", rtol=0.1, atol=0.01),
+        KeyFigure("mode_switches", "mode switches per chain against friction (seeded Monte Carlo)", rtol=0.25,
+                  atol=0.2),
+        KeyFigure("relative_fd", "FD(GEBM samples) / FD(generator) against sampler steps; depends on notebook 05's "
+                  "trained model, so a few points of tolerance", rtol=0.0, atol=0.05),
+    ),
+)

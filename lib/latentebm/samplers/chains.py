@@ -1,0 +1,45 @@
+"""Run any sampler's step function for a number of steps under a step-size schedule, keeping a thinned trace."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from latentebm.samplers.potentials import Potential
+from latentebm.samplers.schedules import StepSchedule
+
+
+def run(step: Callable[..., Any], state: Any, potential: Potential, schedule: StepSchedule, n_steps: int,
+        generator: torch.Generator, keep_every: int = 0, start: int = 0, **step_kwargs) -> tuple[Any, torch.Tensor]:
+    """Apply ``step`` ``n_steps`` times with step size ``schedule(k)``, k = start, ..., start + n_steps - 1.
+
+    Returns the final state and the trace of positions every ``keep_every`` steps, ``(T, C, d)`` on the CPU
+    (``(0, C, d)`` if ``keep_every`` is 0). ``start`` continues a schedule across calls.
+    """
+    kept = []
+    for k in range(start, start + n_steps):
+        state = step(state, potential, schedule(k), generator, **step_kwargs)
+        if keep_every and (k - start + 1) % keep_every == 0:
+            kept.append(state.z.detach().cpu())
+    trace = torch.stack(kept) if kept else state.z.new_zeros((0, *state.z.shape), device="cpu")
+    return state, trace
+
+
+def run_evaluated(step: Callable[..., Any], state: Any, potential: Potential, schedule: StepSchedule, n_steps: int,
+                  generator: torch.Generator, every: int, evaluate: Callable[[Any], float],
+                  **step_kwargs) -> tuple[Any, list[int], list[float]]:
+    """Run as :func:`run`, calling ``evaluate(state)`` at step 0 and every ``every`` steps (and at the end).
+
+    Returns the final state, the step counts evaluated at and the values.
+    """
+    steps, values = [0], [evaluate(state)]
+    done = 0
+    while done < n_steps:
+        chunk = min(every, n_steps - done)
+        state, _ = run(step, state, potential, schedule, chunk, generator, start=done, **step_kwargs)
+        done += chunk
+        steps.append(done)
+        values.append(evaluate(state))
+    return state, steps, values
