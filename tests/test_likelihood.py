@@ -9,7 +9,7 @@ import pytest
 import torch
 from latentebm.metrics import likelihood
 from latentebm.models.flows import RealNVP, standard_normal_log_prob
-from latentebm.samplers import langevin_mc
+from latentebm.samplers import langevin
 from latentebm.training.ebm import EnergyOnBase
 
 A, D = 1.5, 3
@@ -59,8 +59,8 @@ def test_mala_samples_a_gaussian_and_ula_is_close():
     torch.set_default_dtype(torch.float64)
     potential = lambda z: 0.5 * ((z - 1.0) ** 2).sum(-1) / 0.25  # noqa: E731  N(1, 0.5^2 I)
     g = torch.Generator().manual_seed(0)
-    for step, tol in ((langevin_mc.mala_step, 0.03), (langevin_mc.ula_step, 0.06)):
-        state = langevin_mc.init(potential, torch.zeros(4000, 2))
+    for step, tol in ((langevin.mala_step, 0.03), (langevin.ula_step, 0.06)):
+        state = langevin.init(torch.zeros(4000, 2), potential)
         for _ in range(200):
             state = step(state, potential, 0.05, g)
         assert state.z.mean().item() == pytest.approx(1.0, abs=tol)

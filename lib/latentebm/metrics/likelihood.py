@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from latentebm.models.flows import standard_normal_log_prob
-from latentebm.samplers import langevin_mc
+from latentebm.samplers import langevin
 
 
 def log_mean_exp(a: torch.Tensor, dim: int = -1) -> torch.Tensor:
@@ -99,7 +99,7 @@ def ais_log_z(energy_of_latent: Callable[[torch.Tensor], torch.Tensor], dim: int
         def potential(latent: torch.Tensor, beta: float = beta) -> torch.Tensor:
             return -standard_normal_log_prob(latent) + beta * energy_of_latent(latent)
 
-        state = langevin_mc.mala_step(langevin_mc.init(potential, z), potential, step_size, generator)
+        state = langevin.mala_step(langevin.init(z, potential), potential, step_size, generator)
         z = state.z
         with torch.no_grad():
             energy = energy_of_latent(z)

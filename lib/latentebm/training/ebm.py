@@ -38,7 +38,7 @@ from latentebm.divergences.variational import Measure, kl_dual
 from latentebm.metrics.likelihood import LogZEstimate, importance_log_z
 from latentebm.models.critics import MLPCritic
 from latentebm.models.flows import RealNVP, standard_normal_log_prob
-from latentebm.samplers import langevin_mc
+from latentebm.samplers import langevin
 from latentebm.training.loop import Checkpointer, ProgressLog, check_finite
 
 METHODS = ("kale", "dv", "cd")
@@ -96,9 +96,9 @@ def langevin_negatives(model: EnergyOnBase, n: int, steps: int, step_size: float
     """Short-run ULA on U(z) from z ~ eta, mapped through B_theta; returns detached x: (n, d)."""
     reference = model.c
     z = torch.randn(n, model.base.dim, generator=generator, dtype=reference.dtype, device=reference.device)
-    state = langevin_mc.init(model.latent_potential, z)
+    state = langevin.init(z, model.latent_potential)
     for _ in range(steps):
-        state = langevin_mc.ula_step(state, model.latent_potential, step_size, generator)
+        state = langevin.ula_step(state, model.latent_potential, step_size, generator)
     with torch.no_grad():
         return model.base.generate(state.z)[0]
 
