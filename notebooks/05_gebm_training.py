@@ -64,13 +64,13 @@ from latentebm.data.toys_gebm import curve_2d, deformed_sphere
 from latentebm.metrics import frechet
 from latentebm.metrics.manifold import mass_error, off_support_distance
 from latentebm.models.energies import MLPEnergy
-from latentebm.models.gebm import latent_potential_grad
+from latentebm.models.gebm import latent_potential
 from latentebm.models.generators import MLPGenerator, ShiftGenerator
 from latentebm.models.store import save_model
 from latentebm.plotting import gebm as plots
 from latentebm.reporting import record_metrics, save_figure
 from latentebm.runtime import torch_generator
-from latentebm.samplers import latent_langevin
+from latentebm.samplers import langevin
 from latentebm.training.gebm import GEBMTrainConfig, train_gebm, train_gebm_mnist_ci
 from latentebm.training.loop import ProgressLog
 
@@ -118,10 +118,11 @@ def toy_models(x_train, latent_dim, data_dim, rng_seed, log):
 
 
 def langevin_samples(base, energy, n, latent_dim, rng, beta):
-    """x = B(z) after latent Langevin from z ~ N(0, I) on U(z) = |z|^2/2 + beta E(B(z))."""
-    grad = partial(latent_potential_grad, base, energy, beta=beta)
-    z0 = torch.randn(n, latent_dim, generator=rng).to(params.device)
-    state = latent_langevin.run(z0, grad, params.langevin_step_size, params.langevin_steps, rng)
+    """x = B(z) after latent Langevin (ULA) from z ~ N(0, I) on U(z) = |z|^2/2 + beta E(B(z))."""
+    potential = partial(latent_potential, base, energy, beta=beta)
+    state = langevin.init(torch.randn(n, latent_dim, generator=rng).to(params.device), potential)
+    for _ in range(params.langevin_steps):
+        state = langevin.ula_step(state, potential, params.langevin_step_size, rng)
     with torch.no_grad():
         return base(state.z).cpu()
 

@@ -71,13 +71,3 @@ def build_gebm(config: dict) -> dict[str, nn.Module]:
 def latent_potential(generator: nn.Module, energy: nn.Module, z: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
     """U(z) = |z|^2 / 2 + beta * E(B(z)), the negative log latent posterior up to a constant. z: (B, k) -> (B,)."""
     return 0.5 * (z * z).sum(-1) + beta * energy(generator(z))
-
-
-def latent_potential_grad(generator: nn.Module, energy: nn.Module, z: torch.Tensor,
-                          beta: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """(U(z), grad_z U(z)) for z: (B, k); returns detached tensors of shapes (B,) and (B, k)."""
-    z = z.detach().requires_grad_(True)
-    with torch.enable_grad():
-        u = latent_potential(generator, energy, z, beta)
-        (grad,) = torch.autograd.grad(u.sum(), z)
-    return u.detach(), grad.detach()
