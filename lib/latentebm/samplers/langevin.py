@@ -71,12 +71,17 @@ def init_kinetic(z: torch.Tensor, potential: Potential, generator: torch.Generat
     return KineticState(z.detach().clone(), v, u, grad, torch.zeros(z.shape[0], device=z.device))
 
 
-def _normal_like(z: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    return torch.randn(z.shape, generator=generator, device=z.device, dtype=z.dtype)
+def _draw_device(like: torch.Tensor, generator: torch.Generator | None) -> torch.device:
+    """Draw on the generator's device (a CPU generator may drive chains on a GPU), then move to ``like``'s."""
+    return generator.device if generator is not None else like.device
 
 
-def _uniform(n: int, like: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    return torch.rand(n, generator=generator, device=like.device, dtype=like.dtype)
+def _normal_like(z: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    return torch.randn(z.shape, generator=generator, device=_draw_device(z, generator), dtype=z.dtype).to(z.device)
+
+
+def _uniform(n: int, like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    return torch.rand(n, generator=generator, device=_draw_device(like, generator), dtype=like.dtype).to(like.device)
 
 
 def ula_step(state: LangevinState, potential: Potential, step_size: float,
