@@ -57,6 +57,7 @@ from latentebm.divergences import gaussian as gauss
 from latentebm.divergences.variational import Measure, f_dual, fit_critic, kl_dual
 from latentebm.models.critics import LinearCritic, MLPCritic, QuadraticCritic
 from latentebm.plotting import divergences as plots
+from latentebm.plotting.kale import error_against_n
 from latentebm.reporting import record_metrics, save_figure
 from latentebm.runtime import torch_generator
 
@@ -268,7 +269,7 @@ metrics["gaussian_kl_estimate_largest_n"] = metrics["gaussian_kl_closed_form"] +
     "fitted quadratic critic"][:, -1].mean()
 
 # %%
-save_figure(params, "kl_estimator_error", plots.estimator_error(np.array(sizes), errors),
+save_figure(params, "kl_estimator_error", error_against_n(np.array(sizes), errors, "estimate - KL"),
             {"n": np.array(sizes), **{name.replace(" ", "_").replace("*", "star"): e for name, e in errors.items()}})
 
 # %% [markdown]

@@ -59,21 +59,6 @@ def bound_by_class(classes: Sequence[str], divergences: Sequence[str], values: n
     return finish(figure)
 
 
-def estimator_error(n: np.ndarray, errors: Mapping[str, np.ndarray]) -> Figure:
-    """Estimate minus truth against sample size: median and 10-90% band over seeds. errors[name]: (S, N)."""
-    figure, ax = new_figure(width=5.0, height=3.4)
-    for i, (name, err) in enumerate(errors.items()):
-        lo, mid, hi = np.quantile(err, [0.1, 0.5, 0.9], axis=0)
-        ax.plot(n, mid, "o-", color=f"C{i}", label=name)
-        ax.fill_between(n, lo, hi, color=f"C{i}", alpha=0.2)
-    ax.axhline(0.0, color="k", lw=0.8)
-    ax.set_xscale("log")
-    ax.set_xlabel("samples per distribution n")
-    ax.set_ylabel("estimate - KL")
-    ax.legend(fontsize=8)
-    return finish(figure)
-
-
 def disjoint_supports(shifts: np.ndarray, js: np.ndarray, lipschitz_kl: np.ndarray, lipschitz: float,
                       kl_trace_steps: np.ndarray, kl_traces: np.ndarray) -> Figure:
     """Left: JS dual and Lipschitz KL dual against the shift t. Right: unrestricted KL dual while training."""
