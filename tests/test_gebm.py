@@ -12,7 +12,7 @@ from latentebm.divergences import gebm_gaussian as closed
 from latentebm.metrics.frechet import frechet_distance, gaussian_frechet
 from latentebm.models.energies import MLPEnergy, QuadraticEnergy
 from latentebm.models.gebm import build_gebm, latent_potential
-from latentebm.models.generators import MLPGenerator, ShiftGenerator
+from latentebm.models.generators import MLPGenerator, ShiftGenerator, fit_gaussian_base
 from latentebm.models.store import load_model, save_model
 from latentebm.samplers import langevin
 from latentebm.training.gebm import (
@@ -21,7 +21,9 @@ from latentebm.training.gebm import (
     importance_weighted_gradient,
     kale_objective,
     log_mean_exp,
+    refit_energy,
     train_gebm,
+    train_toy_ebm,
 )
 from latentebm.training.loop import DivergenceError
 
@@ -174,3 +176,41 @@ def test_latent_langevin_samples_the_prior_when_energy_is_constant():
     # ULA with step s on N(0, 1) has stationary variance 1 / (1 - s/2); standard errors here ~0.016 and ~0.023
     assert state.z.mean(0).abs().max() < 0.07
     assert state.z.var(0).sub(1 / (1 - 0.025)).abs().max() < 0.1
+
+
+def test_c_alone_ascends_to_log_z_with_its_own_learning_rate():
+    # energy frozen (lr 0) and E(x) = -x.w with w = (1, 0): under the base N(theta, I), log Z = w.theta + |w|^2/2
+    theta = torch.tensor([0.5, -1.0])
+    energy = QuadraticEnergy(2)
+    with torch.no_grad():
+        energy.w.copy_(torch.tensor([1.0, 0.0]))
+    config = GEBMTrainConfig(steps=400, latent_dim=2, batch_size=512, energy_steps=1, warmup_energy_steps=1,
+                             lr_energy=0.0, lr_log_partition=0.05, train_base=False, c_init_samples=2)
+    run = train_gebm(ShiftGenerator(theta), energy, torch.zeros(8, 2), config, seed=0)
+    assert torch.equal(energy.w.detach(), torch.tensor([1.0, 0.0]))
+    assert run.c == pytest.approx(0.5 + 0.5, abs=0.08)
+
+
+def test_refit_energy_moves_the_energy_only_and_restores_the_base():
+    torch.manual_seed(0)
+    generator, energy = MLPGenerator(2, (2,), hidden=8), MLPEnergy(2, hidden=8)
+    before_g = [p.detach().clone() for p in generator.parameters()]
+    before_e = [p.detach().clone() for p in energy.parameters()]
+    config = GEBMTrainConfig(steps=1, latent_dim=2, batch_size=16, energy_steps=2, lr_energy=1e-2)
+    run = refit_energy(generator, energy, torch.randn(64, 2) + 2.0, config, steps=5, gp_weight=0.01, seed=0)
+    assert len(run.steps) == 5
+    assert all(torch.equal(a, b) for a, b in zip(before_g, generator.parameters(), strict=True))
+    assert all(p.requires_grad for p in generator.parameters())
+    assert not all(torch.equal(a, b) for a, b in zip(before_e, energy.parameters(), strict=True))
+
+
+def test_gaussian_base_has_the_data_moments_and_an_ebm_trains_on_it():
+    rng = torch.Generator().manual_seed(0)
+    x = torch.randn(4000, 2, generator=rng) @ torch.tensor([[2.0, 0.0], [1.0, 0.5]]).T + torch.tensor([1.0, -3.0])
+    base = fit_gaussian_base(x)
+    samples = base(torch.randn(200000, 2, generator=rng))
+    assert torch.allclose(samples.mean(0), x.mean(0), atol=0.02)
+    assert torch.allclose(torch.cov(samples.T), torch.cov(x.T), atol=0.03)
+    assert list(base.parameters()) == []
+    fitted = train_toy_ebm(x, steps=5, energy_hidden=8, seed=0)
+    assert len(fitted["run"].steps) == 5 and math.isfinite(fitted["run"].c)

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from latentebm.samplers import baselines, chains, diagnostics, hmc, langevin, reference, schedules
+from latentebm.samplers import baselines, chains, diagnostics, hmc, langevin, reference, resampling, schedules
 from latentebm.samplers.potentials import gaussian_potential, gebm_latent_potential, value_and_grad
 
 N_CHAINS = 20000  # variance of a unit-variance coordinate then has standard error sqrt(2 / N) = 0.010
@@ -220,3 +220,25 @@ def test_mode_switches_count_arrivals_in_another_mode_only():
     labels = diagnostics.mode_labels(path[:, None, :], centres, radius=0.5)
     assert labels[:, 0].tolist() == [0, -1, -1, 0, -1, 1, 1, 0]
     assert diagnostics.mode_switches(labels).tolist() == [2]
+
+
+def test_importance_resampling_tilts_a_gaussian_to_its_closed_form(generator):
+    # base N(0, 1) reweighted by exp(x) is N(1, 1); the pool's ESS / M is E[w]^2 / E[w^2] = e^{-1}
+    pool = torch.randn(400000, 1, generator=generator, dtype=torch.float64)
+    drawn = resampling.importance_resample(pool, pool[:, 0], 40000, generator)
+    assert float(drawn.x.mean()) == pytest.approx(1.0, abs=0.03)
+    assert float(drawn.x.std()) == pytest.approx(1.0, abs=0.03)
+    assert drawn.ess / pool.shape[0] == pytest.approx(math.exp(-1.0), abs=0.01)
+
+
+def test_effective_sample_size_limits():
+    assert resampling.effective_sample_size(torch.zeros(50, dtype=torch.float64)) == pytest.approx(50.0)
+    log_w = torch.tensor([0.0, -800.0, -900.0], dtype=torch.float64)
+    assert resampling.effective_sample_size(log_w) == pytest.approx(1.0)
+
+
+def test_resample_reweighted_base_of_a_shift_base_and_linear_energy(generator):
+    # base x = z + 2 with E(x) = -x/2 at beta 2: exp(x) N(x; 2, 1) is N(3, 1)
+    drawn = resampling.resample_reweighted_base(lambda z: z + 2.0, lambda x: -0.5 * x[:, 0], 1, 20000, 200000,
+                                                generator, beta=2.0)
+    assert float(drawn.x.mean()) == pytest.approx(3.0, abs=0.04)

@@ -45,7 +45,7 @@ SPEC = NotebookSpec(
         Knob("image_steps", 300, 1000, "sampler steps on the image GEBM", minimum=1),
         Knob("image_beta", 100.0, 100.0, "inverse temperature on the image GEBM (the paper samples at 100)",
              kind=float, minimum=0.0),
-        Knob("image_step_sizes", [1e-3, 1e-3, 1e-2, 1e-2], [1e-3, 1e-3, 1e-2, 1e-2],
+        Knob("image_step_sizes", [1e-4, 1e-4, 3e-3, 3e-3], [1e-4, 1e-4, 3e-3, 3e-3],
              "initial step of ULA, MALA, HMC (leapfrog step) and KLA on the image GEBM", kind=list, minimum=0.0),
         Knob("other_image_betas", [1.0, 10.0], [1.0, 10.0], "further inverse temperatures for the KLA (decay) "
              "sample quality", kind=list, minimum=0.0),
@@ -59,7 +59,7 @@ SPEC = NotebookSpec(
         Knob("dot_steps", 20, 50, "Adam steps of discriminator optimal transport", minimum=1),
         Knob("dot_lr", 0.01, 0.01, "Adam learning rate of discriminator optimal transport", kind=float,
              minimum=0.0),
-        Knob("fallback_train_steps", 150, 600, "training steps of the small MNIST GEBM when notebook 05's is "
+        Knob("fallback_train_steps", 600, 600, "training steps of the small MNIST GEBM when notebook 05's is "
              "missing", minimum=1),
         Knob("classifier_steps", 300, 2000, "training steps of the feature classifier when notebook 05's is "
              "missing", minimum=1),

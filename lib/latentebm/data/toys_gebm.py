@@ -32,15 +32,23 @@ def curve_2d(n: int, rng: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     return curve_point(t), t
 
 
+def sphere_height(n: int, rng: torch.Generator) -> torch.Tensor:
+    """h = u_3 in [-1, 1], the height that carries the mass on the sphere: 2/5 in a polar cap with density
+    ∝ exp(10 h), 2/5 in a ring at h = -0.4 (sd 0.06), 1/5 uniform (the uniform sphere has uniform height)."""
+    which = torch.rand(n, generator=rng)
+    uniform = torch.rand(n, generator=rng)
+    cap = 1.0 + torch.log(uniform + (1.0 - uniform) * math.exp(-20.0)) / 10.0  # inverse CDF of ∝ exp(10 h)
+    ring = -0.4 + 0.06 * torch.randn(n, generator=rng)
+    flat = 2.0 * torch.rand(n, generator=rng) - 1.0
+    return torch.where(which < 0.4, cap, torch.where(which < 0.8, ring, flat)).clamp(-1.0, 1.0)
+
+
 def deformed_sphere(n: int, rng: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """3-D data on a deformed sphere (a 2-D manifold): direction u with density ∝ (1 + u_3)^2 on the sphere
-    (mass piled towards the north pole), radius 1 + 0.3 sin(3 u_1) u_2. Returns (x: (n, 3), u_3: (n,))."""
-    out = []
-    while sum(len(o) for o in out) < n:
-        u = torch.randn(4 * n, 3, generator=rng)
-        u = u / u.norm(dim=1, keepdim=True)
-        keep = torch.rand(4 * n, generator=rng) < ((1 + u[:, 2]) / 2) ** 2
-        out.append(u[keep])
-    u = torch.cat(out)[:n]
+    """3-D data on a deformed sphere (a 2-D manifold): direction u with height u_3 from :func:`sphere_height`
+    and a uniform azimuth, radius 1 + 0.3 sin(3 u_1) u_2. Returns (x: (n, 3), u_3: (n,))."""
+    height = sphere_height(n, rng)
+    azimuth = 2.0 * math.pi * torch.rand(n, generator=rng)
+    across = (1.0 - height**2).sqrt()
+    u = torch.stack([across * torch.cos(azimuth), across * torch.sin(azimuth), height], dim=1)
     radius = 1.0 + 0.3 * torch.sin(3 * u[:, 0]) * u[:, 1]
-    return u * radius[:, None], u[:, 2]
+    return u * radius[:, None], height

@@ -34,10 +34,17 @@ def coordinate_histogram(s: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
     return counts / counts.sum()
 
 
+def sample_coordinate_histogram(samples: torch.Tensor, held_out: torch.Tensor, held_out_s: torch.Tensor,
+                                edges: torch.Tensor) -> torch.Tensor:
+    """Histogram over ``edges`` of the manifold coordinate of each sample (n, D), read off its nearest held-out
+    point (m, D) whose coordinates are held_out_s: (m,)."""
+    _, index = nearest(samples, held_out)
+    return coordinate_histogram(held_out_s[index], edges)
+
+
 def mass_error(samples: torch.Tensor, held_out: torch.Tensor, held_out_s: torch.Tensor,
                edges: torch.Tensor) -> float:
     """TV distance between the histogram of held-out s and that of the samples' nearest held-out s."""
-    _, index = nearest(samples, held_out)
     p = coordinate_histogram(held_out_s, edges)
-    q = coordinate_histogram(held_out_s[index], edges)
+    q = sample_coordinate_histogram(samples, held_out, held_out_s, edges)
     return float(0.5 * (p - q).abs().sum())

@@ -2,6 +2,8 @@
 energy-based models").
 
 - :class:`ShiftGenerator`: B_theta(z) = theta + z, the toy base whose gradient theorem has a closed form.
+- :class:`GaussianBase`: a fixed affine map x = m + L z, the full-dimensional Gaussian base N(m, L L^T) of an
+  EBM with a density (:func:`fit_gaussian_base` fits m and L to data).
 - :class:`MLPGenerator`: a multilayer perceptron, for toy data and small images (output reshaped to
   ``out_shape``; ``tanh`` output for images scaled to [-1, 1]).
 - :class:`DCGANGenerator`: the DCGAN-style ConvNet (transposed convolutions with batch norm, Radford et al.).
@@ -24,6 +26,23 @@ class ShiftGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return z + self.theta
+
+
+class GaussianBase(nn.Module):
+    """x = mean + z @ scale_tril^T, z: (B, d) -> (B, d); buffers, not parameters (the base is not trained)."""
+
+    def __init__(self, mean: torch.Tensor, scale_tril: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("mean", mean.clone())
+        self.register_buffer("scale_tril", scale_tril.clone())
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.mean + z @ self.scale_tril.T
+
+
+def fit_gaussian_base(x: torch.Tensor) -> GaussianBase:
+    """The Gaussian base N(m, S) with m and S the sample mean and covariance of x: (N, d); L = cholesky(S)."""
+    return GaussianBase(x.mean(0), torch.linalg.cholesky(torch.cov(x.T)))
 
 
 class MLPGenerator(nn.Module):

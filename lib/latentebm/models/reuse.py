@@ -48,7 +48,8 @@ def mnist_test_split(config: dict, seed: int, n_test: int = 1000):
     from latentebm.data.images import mnist_subset, shuffled_split
 
     images, labels = mnist_subset(int(config["data_shape"][-1]))
-    return shuffled_split(images, labels, n_test, torch.Generator().manual_seed(int(config.get("seed", seed))))
+    split_seed = config.get("split_seed", config.get("seed", seed))
+    return shuffled_split(images, labels, n_test, torch.Generator().manual_seed(int(split_seed)))
 
 
 def mnist_classifier(output_dir: Path | str, train: tuple[torch.Tensor, torch.Tensor], seed: int,

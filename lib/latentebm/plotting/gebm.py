@@ -90,6 +90,21 @@ def toy_samples(panels: dict[str, np.ndarray], title: str, axes_index: tuple[int
     return finish(figure)
 
 
+def mass_histograms(panels: dict[str, tuple[np.ndarray, dict[str, np.ndarray]]]):
+    """Mass along a manifold, one panel per title -> (edges: (K+1,), {name: (K,) bin masses}); in each panel the
+    first set is drawn filled, as the reference, the others as step lines."""
+    figure, axes = new_figure(1, len(panels), width=4.6, height=3.0)
+    for ax, (title, (edges, histograms)) in zip(np.atleast_1d(axes), panels.items(), strict=True):
+        for k, (name, mass) in enumerate(histograms.items()):
+            if k == 0:
+                ax.stairs(mass, edges, fill=True, alpha=0.25, color="grey", label=name)
+            else:
+                ax.stairs(mass, edges, lw=1.5, label=name)
+        ax.set(xlabel="manifold coordinate", ylabel="mass per bin", title=title)
+        ax.legend(fontsize=7)
+    return finish(figure)
+
+
 def learning_curves(steps: np.ndarray, history: dict[str, np.ndarray]):
     """Left: KALE estimate; middle: c against the batch log Z; right: mean energy on data and on samples."""
     figure, (a, b, c) = new_figure(1, 3, width=3.4)

