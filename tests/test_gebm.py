@@ -214,3 +214,20 @@ def test_gaussian_base_has_the_data_moments_and_an_ebm_trains_on_it():
     assert list(base.parameters()) == []
     fitted = train_toy_ebm(x, steps=5, energy_hidden=8, seed=0)
     assert len(fitted["run"].steps) == 5 and math.isfinite(fitted["run"].c)
+
+
+def test_feature_classifier_depends_only_on_its_generator():
+    from latentebm.metrics.frechet import train_classifier
+
+    images = torch.randn(64, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    labels = torch.randint(0, 10, (64,), generator=torch.Generator().manual_seed(1))
+    config = {"channels": 1, "n_classes": 10, "width": 4, "feature_dim": 8}
+    torch.manual_seed(123)
+    a = train_classifier(images, labels, config, 3, torch.Generator().manual_seed(7), batch_size=16)
+    torch.manual_seed(456)
+    torch.randn(10)
+    state = torch.random.get_rng_state()
+    b = train_classifier(images, labels, config, 3, torch.Generator().manual_seed(7), batch_size=16)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    for p, q in zip(a.state_dict().values(), b.state_dict().values(), strict=True):
+        assert torch.equal(p, q)

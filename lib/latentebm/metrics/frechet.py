@@ -60,8 +60,15 @@ def build_classifier(config: dict) -> dict[str, nn.Module]:
 def train_classifier(images: torch.Tensor, labels: torch.Tensor, config: dict, steps: int,
                      generator: torch.Generator, batch_size: int = 128, lr: float = 2e-3,
                      device: torch.device | str = "cpu") -> nn.Module:
-    """Train a :class:`FeatureClassifier` by cross-entropy with Adam. images: (N, C, H, W), labels: (N,) long."""
-    model = build_classifier(config)["classifier"].to(device)
+    """Train a :class:`FeatureClassifier` by cross-entropy with Adam. images: (N, C, H, W), labels: (N,) long.
+
+    The initial weights and the mini-batches both come from ``generator`` (the global torch stream is left as it
+    was), so the same generator state gives the same classifier whatever ran before."""
+    init_seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(init_seed)
+        model = build_classifier(config)["classifier"]
+    model = model.to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     for _ in range(steps):
         idx = torch.randint(0, images.shape[0], (batch_size,), generator=generator)

@@ -60,7 +60,7 @@ def mnist_classifier(output_dir: Path | str, train: tuple[torch.Tensor, torch.Te
     loaded = load_model(output_dir, "05_mnist_classifier", build_classifier)
     if loaded is not None:
         return frozen(loaded[0]["classifier"].to(device)), "loaded from notebook 05"
-    torch.manual_seed(seed)
-    classifier = train_classifier(train[0], train[1], CLASSIFIER_CONFIG, steps, torch.Generator().manual_seed(seed),
+    # the same random stream as notebook 05 (seed + 5), so this classifier is the one notebook 05 saves
+    classifier = train_classifier(train[0], train[1], CLASSIFIER_CONFIG, steps, torch.Generator().manual_seed(seed + 5),
                                   device=device)
     return frozen(classifier), f"trained here ({steps} steps; notebook 05's classifier was missing)"
