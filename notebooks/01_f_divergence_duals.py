@@ -331,7 +331,7 @@ save_figure(params, "disjoint_supports",
 # ## Recap and headline numbers
 
 # %%
-record_metrics(params, metrics)
+recorded = record_metrics(params, metrics)  # not displayed: its floats carry unstable trailing digits
 for name, value in metrics.items():
     shown = f"{value:.4f}" if value > 1e-6 else "< 1e-6"
     print(f"{name:34s} {shown}")

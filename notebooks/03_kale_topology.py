@@ -342,6 +342,6 @@ save_figure(params, "w1_bound", plots.w1_bound(lw1, kale_w),
 # | KALE $\le LW_1$ | Lipschitz bound (as enforced by spectral normalisation) | largest KALE$/(LW_1)$ |
 
 # %%
-record_metrics(params, metrics)
+recorded = record_metrics(params, metrics)  # not displayed: its floats carry unstable trailing digits
 for name, value in metrics.items():
     print(f"{name:30s} {value:.3f}")

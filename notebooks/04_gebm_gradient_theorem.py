@@ -344,4 +344,4 @@ save_figure(params, "refinement_bound",
 # %%
 for name, value in metrics.items():
     print(f"{name}: {value:.3g}")
-record_metrics(params, metrics)
+recorded = record_metrics(params, metrics)  # not displayed: its floats carry unstable trailing digits

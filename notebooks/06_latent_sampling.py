@@ -564,6 +564,6 @@ plots.image_rows({label: images.cpu().numpy() for label, images in rows.items()}
 # - A constant step improves and then blows up, as in the authors' development plot.
 
 # %%
-record_metrics(params, metrics)
+recorded = record_metrics(params, metrics)  # not displayed: its floats carry unstable trailing digits
 for name, value in metrics.items():
     print(f"{name:36s} {value:.3g}")

@@ -495,6 +495,6 @@ save_figure(params, "layers", plots.image_grid(
 #   reconstruction-optimal one; the comparison of ABP, short-run and VAE is in the table above.
 
 # %%
-record_metrics(params, metrics)
+recorded = record_metrics(params, metrics)  # not displayed: its floats carry unstable trailing digits
 for name, value in metrics.items():
     print(f"{name:34s} {value:.3g}")

@@ -11,10 +11,11 @@ import torch
 from latentebm.divergences import gebm_gaussian as closed
 from latentebm.metrics.frechet import frechet_distance, gaussian_frechet
 from latentebm.models.energies import MLPEnergy, QuadraticEnergy
-from latentebm.models.gebm import build_gebm, latent_potential
+from latentebm.models.gebm import build_gebm
 from latentebm.models.generators import MLPGenerator, ShiftGenerator, fit_gaussian_base
 from latentebm.models.store import load_model, save_model
 from latentebm.samplers import langevin
+from latentebm.samplers.potentials import gebm_latent_potential
 from latentebm.training.gebm import (
     GEBMTrainConfig,
     fit_energy,
@@ -168,7 +169,7 @@ def test_frechet_distance_closed_form():
 
 def test_latent_langevin_samples_the_prior_when_energy_is_constant():
     generator, energy = ShiftGenerator(torch.zeros(2)), QuadraticEnergy(2)  # w = 0: E = 0, target = N(0, I)
-    potential = lambda z: latent_potential(generator, energy, z)  # noqa: E731
+    potential = gebm_latent_potential(generator, energy)
     rng = torch.Generator().manual_seed(0)
     state = langevin.init(torch.full((4000, 2), 3.0), potential)
     for _ in range(200):

@@ -16,8 +16,8 @@ Config keys: ``latent_dim`` (int), ``data_shape`` (list of ints, e.g. [1, 14, 14
 and for images ``pixel_range`` ([-1, 1]: the scale of the data the model was trained on).
 
 The latent posterior (the GEBM's sampling target, slide "Sampling from the model") is
-nu(z) ∝ eta(z) exp(-E(B(z))); :func:`latent_potential` gives U(z) = |z|^2/2 + beta E(B(z)) (beta = 1 is the
-model, beta > 1 tempers it, the paper samples at beta = 100).
+nu(z) ∝ eta(z) exp(-E(B(z))); ``samplers.potentials.gebm_latent_potential`` gives U(z) = |z|^2/2 + beta E(B(z))
+(beta = 1 is the model, beta > 1 tempers it, the paper samples at beta = 100).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import torch
 from torch import nn
 
 from latentebm.models.energies import ConvEnergy, MLPEnergy
@@ -66,8 +65,3 @@ def build_energy(config: dict) -> nn.Module:
 def build_gebm(config: dict) -> dict[str, nn.Module]:
     """{"generator": B_theta, "energy": E} rebuilt from ``config`` (untrained weights; load a state after)."""
     return {"generator": build_generator(config), "energy": build_energy(config)}
-
-
-def latent_potential(generator: nn.Module, energy: nn.Module, z: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
-    """U(z) = |z|^2 / 2 + beta * E(B(z)), the negative log latent posterior up to a constant. z: (B, k) -> (B,)."""
-    return 0.5 * (z * z).sum(-1) + beta * energy(generator(z))

@@ -7,8 +7,9 @@ from typing import Any
 
 import torch
 
-from latentebm.samplers.potentials import Potential
-from latentebm.samplers.schedules import StepSchedule
+from latentebm.samplers import langevin
+from latentebm.samplers.potentials import Potential, gebm_latent_potential
+from latentebm.samplers.schedules import StepSchedule, constant
 
 
 def run(step: Callable[..., Any], state: Any, potential: Potential, schedule: StepSchedule, n_steps: int,
@@ -43,3 +44,16 @@ def run_evaluated(step: Callable[..., Any], state: Any, potential: Potential, sc
         steps.append(done)
         values.append(evaluate(state))
     return state, steps, values
+
+
+def gebm_ula_samples(base: Callable[[torch.Tensor], torch.Tensor], energy: Callable[[torch.Tensor], torch.Tensor],
+                     n: int, latent_dim: int, generator: torch.Generator, beta: float, n_steps: int,
+                     step_size: float, device: torch.device | str = "cpu") -> torch.Tensor:
+    """Samples of a GEBM by latent Langevin: z_0 ~ N(0, I_latent_dim) (n chains, drawn from ``generator``), then
+    ``n_steps`` ULA steps of constant ``step_size`` on U(z) = |z|^2/2 + beta E(B(z)); returns B(z_K): (n, ...)
+    on the CPU."""
+    potential = gebm_latent_potential(base, energy, beta)
+    z = torch.randn(n, latent_dim, generator=generator).to(device)
+    state, _ = run(langevin.ula_step, langevin.init(z, potential), potential, constant(step_size), n_steps, generator)
+    with torch.no_grad():
+        return base(state.z).cpu()
