@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from latentebm.divergences import gebm_gaussian as closed
+from latentebm.guards import DivergenceError
 from latentebm.metrics.frechet import frechet_distance, gaussian_frechet
 from latentebm.models.energies import MLPEnergy, QuadraticEnergy
 from latentebm.models.gebm import build_gebm
@@ -26,7 +27,6 @@ from latentebm.training.gebm import (
     train_gebm,
     train_toy_ebm,
 )
-from latentebm.training.loop import DivergenceError
 
 
 def test_importance_weighted_gradient_matches_closed_form():

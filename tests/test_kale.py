@@ -11,8 +11,8 @@ from latentebm.divergences.kale import lipschitz_estimate, neural_kale
 from latentebm.divergences.kale_rkhs import kale_smoothie
 from latentebm.divergences.mmd import mmd2, mmd2_gaussian, mmd2_unbiased
 from latentebm.divergences.variational import Measure
+from latentebm.guards import DivergenceError
 from latentebm.models.critics import LinearCritic, MLPCritic, QuadraticCritic
-from latentebm.training.loop import DivergenceError
 
 P, Q = gauss.Gaussian1D(0.0, 1.0), gauss.Gaussian1D(1.0, 0.6)
 

@@ -4,7 +4,8 @@ import math
 
 import pytest
 import torch
-from latentebm.training.loop import Checkpointer, DivergenceError, ProgressLog, check_finite, maximise
+from latentebm.guards import DivergenceError, check_finite
+from latentebm.training.loop import Checkpointer, ProgressLog, maximise
 
 
 def train(model, optimiser, checkpointer, start, stop, data):

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from latentebm.divergences.variational import Measure, fit_critic, kl_dual
-from latentebm.training.loop import check_finite
+from latentebm.guards import check_finite
 
 
 @dataclass

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from latentebm.divergences.fdiv import FDivergence
-from latentebm.training.loop import check_finite
+from latentebm.guards import check_finite
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,11 @@ import torch
 from torch import Tensor
 
 from latentebm.divergences.short_run_kl import kl_up_to_log_evidence, tune_by_gradient, tune_by_grid
+from latentebm.guards import check_finite
 from latentebm.models.latent_generators import LatentGenerator, log_joint, log_likelihood
 from latentebm.models.vae import Encoder, elbo
 from latentebm.samplers.inference import run_chain
-from latentebm.training.loop import Checkpointer, ProgressLog, check_finite
+from latentebm.training.loop import Checkpointer, ProgressLog
 
 
 @dataclass

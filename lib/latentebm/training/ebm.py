@@ -35,11 +35,12 @@ import torch
 from torch import nn
 
 from latentebm.divergences.variational import Measure, kl_dual
+from latentebm.guards import check_finite
 from latentebm.metrics.likelihood import LogZEstimate, importance_log_z
 from latentebm.models.critics import MLPCritic
 from latentebm.models.flows import RealNVP, standard_normal_log_prob
 from latentebm.samplers import langevin
-from latentebm.training.loop import Checkpointer, ProgressLog, check_finite
+from latentebm.training.loop import Checkpointer, ProgressLog
 
 METHODS = ("kale", "dv", "cd")
 

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import torch
 
+from latentebm.guards import check_finite
 from latentebm.models.flows import RealNVP
-from latentebm.training.loop import Checkpointer, ProgressLog, check_finite
+from latentebm.training.loop import Checkpointer, ProgressLog
 
 
 @dataclass(frozen=True)

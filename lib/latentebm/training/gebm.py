@@ -26,7 +26,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from latentebm.training.loop import Checkpointer, ProgressLog, check_finite
+from latentebm.guards import check_finite
+from latentebm.training.loop import Checkpointer, ProgressLog
 
 
 class LogPartition(nn.Module):

@@ -1,14 +1,13 @@
 """Pieces every training loop shares.
 
 - :class:`Checkpointer`: save every N steps, resume to the same state (loaded with ``weights_only=True``).
-- :func:`check_finite` / :class:`DivergenceError`: stop with a clear message on NaN, inf or a runaway value.
+- the guard :func:`latentebm.guards.check_finite` (NaN, inf or a runaway value), used by every loop.
 - :class:`ProgressLog`: one readable line every N steps, kept as a history for learning curves.
 - :func:`maximise`: gradient ascent of a scalar objective over parameters, guarded and logged.
 """
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -18,19 +17,7 @@ from typing import Any, TextIO
 
 import torch
 
-
-class DivergenceError(RuntimeError):
-    """Training produced a non-finite or runaway value; the message says which, at which step."""
-
-
-def check_finite(step: int, limit: float = 1e6, **values: float) -> None:
-    """Raise DivergenceError if any named value is NaN/inf or exceeds ``limit`` in magnitude."""
-    for name, value in values.items():
-        value = float(value)
-        if not math.isfinite(value):
-            raise DivergenceError(f"step {step}: {name} is {value}; training diverged (lower the learning rate?)")
-        if abs(value) > limit:
-            raise DivergenceError(f"step {step}: |{name}| = {abs(value):.3g} exceeds {limit:.3g}; training diverged")
+from latentebm.guards import check_finite
 
 
 @dataclass
