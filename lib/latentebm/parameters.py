@@ -89,6 +89,11 @@ class Params:
     output_dir: Path
     knobs: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def streams(self) -> runtime.Stream:
+        """The root of this run's named random streams: ``params.streams.child("classifier", j).torch()``."""
+        return runtime.streams(self.seed)
+
     def __getattr__(self, name: str) -> Any:
         knobs = self.__dict__.get("knobs", {})
         if name in knobs:
@@ -124,11 +129,12 @@ def check_common(profile: Any, seed: Any, device: Any, output_dir: Any) -> tuple
 
 
 def configure(notebook: str, namespace: Mapping[str, Any]) -> Params:
-    """Validate and resolve a notebook's parameters from its top-level namespace, then seed everything.
+    """Validate and resolve a notebook's parameters from its top-level namespace, then set the numerics.
 
     ``namespace`` is the notebook's ``globals()`` right after the parameters cell (and papermill's injected
     cell): a plain value there whose name is no parameter of this notebook is an unknown knob and an error.
-    Knobs left at ``None`` take the profile's value.
+    Knobs left at ``None`` take the profile's value. The spec's default dtype and CPU threads are set here, once
+    (threads only on the CPU); nothing is seeded: randomness comes from ``params.streams``.
     """
     from latentebm import catalogue
 
@@ -148,5 +154,5 @@ def configure(notebook: str, namespace: Mapping[str, Any]) -> Params:
     for knob in spec.knobs:
         value = values.get(knob.name)
         knobs[knob.name] = knob.check(knob.default(profile) if value is None else value)
-    runtime.seed_everything(seed)
+    runtime.setup(getattr(torch, spec.dtype), spec.threads if device.type == "cpu" else None)
     return Params(notebook, profile, seed, device, output_dir, knobs)

@@ -40,6 +40,10 @@ class NotebookSpec:
     knobs: tuple[Knob, ...] = ()
     headlines: tuple[Headline, ...] = ()
     figures: tuple[KeyFigure, ...] = field(default_factory=tuple)
+    dtype: str = "float32"
+    """torch's default dtype for the whole notebook, set once by ``configure`` ("float32" or "float64")"""
+    threads: int | None = None
+    """CPU threads for the whole notebook, set once by ``configure`` (``None``: torch's choice)"""
 
     def knob(self, name: str) -> Knob:
         for knob in self.knobs:

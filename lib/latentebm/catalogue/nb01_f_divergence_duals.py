@@ -3,6 +3,7 @@ from latentebm.parameters import Knob
 
 SPEC = NotebookSpec(
     name="01_f_divergence_duals",
+    dtype="float64",
     title="phi-divergences, their Fenchel duals and the variational lower bound",
     derives="seed 001 (Arbel, Zhou, Gretton): the phi-divergences, the conjugate dual, the variational lower "
     "bound and its tightness, the KL form behind KALE, and why disjoint supports break phi-divergences.",

@@ -3,6 +3,8 @@ from latentebm.parameters import Knob
 
 SPEC = NotebookSpec(
     name="02_kale_smoothie",
+    dtype="float64",
+    threads=1,  # problems of a few hundred points: extra threads only contend on a shared CPU
     title="KALE and the KALE smoothie (RKHS-penalised KALE)",
     derives="seed 001 (Arbel, Zhou, Gretton), slides 'The KALE divergence' and 'The KALE smoothie and mode "
     "collapse': KALE from the KL dual, its RKHS-penalised version solved exactly by the representer theorem and "

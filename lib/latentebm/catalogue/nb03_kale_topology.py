@@ -3,6 +3,8 @@ from latentebm.parameters import Knob
 
 SPEC = NotebookSpec(
     name="03_kale_topology",
+    dtype="float64",
+    threads=1,  # problems of a few hundred points: extra threads only contend on a shared CPU
     title="Topology of KALE, checked numerically",
     derives="seed 001 (Arbel, Zhou, Gretton), slides 'Topological properties of KALE (1) and (2)': KALE >= 0 "
     "with equality iff P = Q, KALE = KL for a class holding -log(p/q), the delta pair, weak convergence under "

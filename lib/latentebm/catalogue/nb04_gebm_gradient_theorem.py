@@ -3,6 +3,8 @@ from latentebm.parameters import Knob
 
 SPEC = NotebookSpec(
     name="04_gebm_gradient_theorem",
+    dtype="float64",  # finite differences need the inner problem solved to ~1e-12
+    threads=1,
     title="GEBM: the generalized likelihood, KALE over E + R, and the generator gradient theorem",
     derives="seed 001 (Arbel, Zhou, Gretton), slides 'Generalized energy-based models' to 'Training the base "
     "measure': the generalized log-likelihood, its KALE lower bound over E + R with c* = log Z, finiteness on "

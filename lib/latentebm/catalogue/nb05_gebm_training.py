@@ -3,6 +3,7 @@ from latentebm.parameters import Knob
 
 SPEC = NotebookSpec(
     name="05_gebm_training",
+    threads=2,
     title="Training a GEBM: toys on manifolds, MNIST (ci) / CIFAR-10 (full), generator alone vs GEBM",
     derives="seed 001 (Arbel, Zhou, Gretton): the GEBM trained by KALE over E + R with the gradient theorem's "
     "base step; the toy claim (generator: support not mass; EBM: mass but blurred; GEBM: both) and the "

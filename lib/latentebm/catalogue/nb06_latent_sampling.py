@@ -3,6 +3,7 @@ from latentebm.parameters import Knob
 
 SPEC = NotebookSpec(
     name="06_latent_sampling",
+    dtype="float64",  # the toy posterior checks; the image part passes float32 explicitly
     title="Sampling a GEBM in latent space: ULA, MALA, HMC and kinetic Langevin, checked against NUTS",
     derives="seed 001 (Arbel, Zhou, Gretton), 'Sampling from the model' and its experiments: the posterior latent "
     "distribution nu(z) ∝ eta(z) exp(-beta E(B(z))), Langevin-type samplers for it (ULA, MALA, HMC, kinetic "

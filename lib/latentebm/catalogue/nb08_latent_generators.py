@@ -3,6 +3,8 @@ from latentebm.parameters import Knob
 
 SPEC = NotebookSpec(
     name="08_latent_generators",
+    dtype="float64",  # the image part passes float32 explicitly
+    threads=1,  # tiny networks: one thread is as fast here
     title="Latent generators: alternating back-propagation and short-run inference with a tuned step size",
     derives="seed 002 (arXiv 1606.08571 and 1912.01909): maximum likelihood for x = g(z) + eps with an inner "
     "posterior sampler (persistent Langevin, short-run gradient ascent), and the step size minimising "
