@@ -15,6 +15,7 @@ so the same code gives sample estimates and population values of the bound for a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,9 +35,7 @@ class Measure:
 
     def mean(self, values: torch.Tensor) -> torch.Tensor:
         """E[values] under the measure; values: (n,) -> scalar."""
-        if self.weights is None:
-            return values.mean()
-        return torch.sum(self.weights * values)
+        return weighted_mean(values, self.weights)
 
     @staticmethod
     def from_density(grid: torch.Tensor, log_density: Callable[[torch.Tensor], torch.Tensor]) -> Measure:
@@ -51,9 +50,31 @@ def f_dual(divergence: FDivergence, critic: Callable, p: Measure, q: Measure) ->
         critic(q.points)))
 
 
+def weighted_mean(values: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """sum_i w_i values_i for probability weights w: (n,), or the plain mean when ``weights`` is None."""
+    return values.mean() if weights is None else torch.sum(weights * values)
+
+
+def kale_bound(e_p: torch.Tensor, e_q: torch.Tensor, c: torch.Tensor | float = 0.0,
+               w_p: torch.Tensor | None = None, w_q: torch.Tensor | None = None) -> torch.Tensor:
+    """Objective (2) written on energies: F(E, c) = -E_P[E + c] - E_Q[exp(-E - c)] + 1.
+
+    ``e_p: (n,)`` and ``e_q: (m,)`` are E at P's and Q's points, ``w_p``/``w_q`` optional probability weights.
+    The one KALE objective of the package: the critic fits of :mod:`.kale`, the GEBM energy step and the
+    energies of notebook 07 all call it. At its best c (c* = log E_Q exp(-E)) it equals :func:`dv_bound`.
+    """
+    return -weighted_mean(e_p + c, w_p) - weighted_mean(torch.exp(-e_q - c), w_q) + 1.0
+
+
+def dv_bound(e_p: torch.Tensor, e_q: torch.Tensor) -> torch.Tensor:
+    """The Donsker-Varadhan form -E_P E - log E_Q exp(-E) (empirical means): :func:`kale_bound` maximised over
+    the constant c, i.e. the generalized log-likelihood of a GEBM at fixed E (up to -log of the base)."""
+    return -e_p.mean() - (torch.logsumexp(-e_q, 0) - math.log(e_q.shape[0]))
+
+
 def kl_dual(critic: Callable, p: Measure, q: Measure) -> torch.Tensor:
     """Objective (2): -E_P f + 1 - E_Q exp(-f) for critic f."""
-    return -p.mean(critic(p.points)) + 1.0 - q.mean(torch.exp(-critic(q.points)))
+    return kale_bound(critic(p.points), critic(q.points), 0.0, p.weights, q.weights)
 
 
 @dataclass
