@@ -44,6 +44,9 @@ class NotebookSpec:
     """torch's default dtype for the whole notebook, set once by ``configure`` ("float32" or "float64")"""
     threads: int | None = None
     """CPU threads for the whole notebook, set once by ``configure`` (``None``: torch's choice)"""
+    roundoff: dict[str, float] = field(default_factory=dict)
+    """metrics at round-off level: ``{metric: bound}``; shown only as the bound they meet (their digits depend on
+    the BLAS kernel and thread count), while the metrics JSON keeps the full value"""
 
     def knob(self, name: str) -> Knob:
         for knob in self.knobs:

@@ -11,6 +11,7 @@ from latentebm.reporting.records import (
     metrics_path,
     record_metrics,
     save_figure,
+    show_metrics,
     write_json_atomic,
 )
 
@@ -20,5 +21,6 @@ __all__ = [
     "metrics_path",
     "record_metrics",
     "save_figure",
+    "show_metrics",
     "write_json_atomic",
 ]

@@ -79,6 +79,29 @@ def record_metrics(params, metrics: Mapping[str, Any]) -> dict:
     return payload
 
 
+def metric_lines(spec, metrics: Mapping[str, Any]) -> list[str]:
+    """What a notebook displays of its metrics: three significant figures, except that a metric named in
+    ``spec.roundoff`` shows only whether it meets its bound (``"fd_rel_error < 1e-06: True"``)."""
+    lines = []
+    for name, value in metrics.items():
+        number = float(_as_number(name, value))
+        if name in spec.roundoff:
+            lines.append(f"{name} < {spec.roundoff[name]:g}: {abs(number) < spec.roundoff[name]}")
+        else:
+            lines.append(f"{name}: {number:.3g}")
+    return lines
+
+
+def show_metrics(params, metrics: Mapping[str, Any]) -> dict:
+    """Record ``metrics`` (:func:`record_metrics`, full precision) and print the lines of :func:`metric_lines`:
+    the last cell of every notebook. Returns the recorded payload without displaying it."""
+    from latentebm import catalogue
+
+    payload = record_metrics(params, metrics)
+    print("\n".join(metric_lines(catalogue.get(params.notebook), metrics)))
+    return payload
+
+
 def load_metrics(output_dir: Path, notebook: str) -> dict | None:
     path = metrics_path(output_dir, notebook)
     return json.loads(path.read_text()) if path.is_file() else None
