@@ -64,10 +64,11 @@ from latentebm.data.toys_gebm import curve_2d
 from latentebm.divergences import gebm_gaussian as closed
 from latentebm.models.energies import MLPEnergy, QuadraticEnergy
 from latentebm.models.generators import MLPGenerator, ShiftGenerator
+from latentebm.ops import log_mean_exp
 from latentebm.plotting import gebm as plots
 from latentebm.reporting import record_metrics, save_figure
 from latentebm.runtime import torch_generator
-from latentebm.training.gebm import fit_energy, importance_weighted_gradient, log_mean_exp
+from latentebm.training.gebm import importance_weighted_gradient, solve_inner_kale
 
 torch.set_default_dtype(torch.float64)  # finite differences need the inner problem solved to ~1e-12
 torch.set_num_threads(1)
@@ -248,7 +249,7 @@ lam = params.mlp_weight_decay
 def inner(energy_init, x_model):
     """(K, E*) at the base samples x_model, warm-started from energy_init."""
     e = copy.deepcopy(energy_init)
-    value, _ = fit_energy(e, x_data, x_model, weight_decay=lam, max_iter=params.lbfgs_iter)
+    value, _ = solve_inner_kale(e, x_data, x_model, weight_decay=lam, max_iter=params.lbfgs_iter)
     return value, e
 
 

@@ -26,7 +26,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from latentebm.divergences.variational import dv_bound, kale_bound
 from latentebm.guards import check_finite
+from latentebm.ops import log_mean_exp
 from latentebm.training.loop import Checkpointer, ProgressLog
 
 
@@ -39,21 +41,6 @@ class LogPartition(nn.Module):
 
     def forward(self) -> torch.Tensor:
         return self.c
-
-
-def log_mean_exp(a: torch.Tensor) -> torch.Tensor:
-    """log( mean_i exp(a_i) ) for a: (B,), computed stably."""
-    return torch.logsumexp(a, 0) - math.log(a.shape[0])
-
-
-def kale_objective(e_data: torch.Tensor, e_model: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-    """F = -mean(E(x) + c) - mean(exp(-E(B(z)) - c)) + 1 for e_data: (N,), e_model: (M,); a scalar."""
-    return -(e_data.mean() + c) - torch.exp(-e_model - c).mean() + 1.0
-
-
-def generalized_log_likelihood(e_data: torch.Tensor, e_model: torch.Tensor) -> torch.Tensor:
-    """L(E) = -mean E(x) - log mean exp(-E(B(z))): the value of F at its best c (= K(theta) at fixed E)."""
-    return -e_data.mean() - log_mean_exp(-e_model)
 
 
 def base_objective(e_model: torch.Tensor) -> torch.Tensor:
@@ -193,7 +180,7 @@ def train_gebm(generator: nn.Module, energy: nn.Module, data: torch.Tensor, conf
                 x_model = generator(z)
             with _autocast(device, config.amp):
                 e_data, e_model = energy(x).float(), energy(x_model).float()
-            kale = kale_objective(e_data, e_model, log_partition())
+            kale = kale_bound(e_data, e_model, log_partition())
             loss = -kale
             if config.gp_weight > 0:
                 loss = loss + config.gp_weight * gradient_penalty(energy, x, x_model.to(x.dtype), rng)
@@ -336,7 +323,7 @@ def train_gebm_mnist_ci(output_dir: Path | str, seed: int = 0, device: torch.dev
     return {"modules": modules, "config": config, "run": run, "train": train, "test": test}
 
 
-def fit_energy(energy: nn.Module, x_data: torch.Tensor, x_model: torch.Tensor, weight_decay: float = 0.0,
+def solve_inner_kale(energy: nn.Module, x_data: torch.Tensor, x_model: torch.Tensor, weight_decay: float = 0.0,
                max_iter: int = 500) -> tuple[float, float]:
     """Solve the inner problem max_{E, c} F(E, c) - weight_decay * |psi|^2 on fixed samples by L-BFGS.
 
@@ -350,7 +337,7 @@ def fit_energy(energy: nn.Module, x_data: torch.Tensor, x_model: torch.Tensor, w
                                   history_size=50, line_search_fn="strong_wolfe")
 
     def penalised() -> torch.Tensor:
-        value = generalized_log_likelihood(energy(x_data), energy(x_model))
+        value = dv_bound(energy(x_data), energy(x_model))
         if weight_decay > 0:
             value = value - weight_decay * sum((p * p).sum() for p in params)
         return value
