@@ -73,6 +73,37 @@ def test_override_naming_no_parameter_is_refused_before_running():
         pipeline.check_overrides("01_f_divergence_duals", {"bogus": 1})
 
 
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"lipschitz": float("nan")}, "'lipschitz' must be a finite number"),  # configure's own check
+        ({"lipschitz": "nan"}, "'lipschitz' must be a number"),  # -p lipschitz=nan parses to a string
+        ({"seed": 2**32}, "'seed' must be a whole number in"),
+        ({"n_seeds": {"a": 1}}, "'n_seeds' must be a number"),
+        ({"profile": "full"}, "'profile' is set by the pipeline"),
+        ({"output_dir": "/tmp"}, "'output_dir' is set by the pipeline"),
+    ],
+)
+def test_override_with_a_bad_value_is_refused_by_the_notebooks_own_check(overrides, named):
+    with pytest.raises(ParameterError, match=named):
+        pipeline.check_overrides("01_f_divergence_duals", overrides)
+
+
+def test_overrides_are_checked_against_the_profile_run():
+    pipeline.check_overrides("01_f_divergence_duals", {"seed": 1, "n_seeds": 5}, "full")
+    with pytest.raises(ParameterError, match="'profile'"):
+        pipeline.build("fast")
+
+
+def test_pipeline_and_configure_share_one_validation(monkeypatch):
+    seen = []
+    real = catalogue.resolve
+    monkeypatch.setattr(catalogue, "resolve", lambda *args, **kwargs: seen.append(args[0]) or real(*args, **kwargs))
+    pipeline.check_overrides("01_f_divergence_duals", {"n_seeds": 5})
+    configure("01_f_divergence_duals", {"profile": "ci", "seed": 0, "device": "cpu", "output_dir": "build/test"})
+    assert seen == ["01_f_divergence_duals", "01_f_divergence_duals"]
+
+
 def test_failing_notebook_names_cell_and_keeps_old_report(tmp_path, monkeypatch, capsys):
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [

@@ -1,16 +1,23 @@
-"""The notebooks this companion holds, one module each (``nbNN_topic.py`` defining ``SPEC``).
+"""The notebooks this companion holds, one module each (``nbNN_topic.py`` defining ``SPEC``), and the one
+validation of their parameters.
 
 A spec says which seed result the notebook derives, its knobs per profile, its headline metrics next to the
 paper's numbers, and its key figures with the tolerances their saved arrays are regression-tested within.
+:func:`resolve` checks a notebook's parameter values against its spec (``parameters.configure`` and the
+pipeline's overrides both go through it); :mod:`.knobs` defines :class:`Knob` and :class:`ParameterError`.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from latentebm.parameters import Knob, ParameterError
+from latentebm.catalogue.knobs import CHECK_COMMON, COMMON, Knob, ParameterError
+
+__all__ = ["Headline", "KeyFigure", "Knob", "NotebookSpec", "ParameterError", "all_specs", "get", "resolve"]
 
 
 @dataclass(frozen=True)
@@ -69,3 +76,27 @@ def get(name: str) -> NotebookSpec:
         if spec.name == name:
             return spec
     raise ParameterError(f"no notebook named {name!r}; known: {[s.name for s in all_specs()]}")
+
+
+def resolve(name: str, values: Mapping[str, Any], required: Sequence[str] = COMMON) -> dict[str, Any]:
+    """Check the parameter ``values`` of notebook ``name`` and return them resolved, or raise ParameterError.
+
+    ``values`` maps parameter names to values (a parameters cell, with papermill's injected values, or a
+    pipeline's overrides). A name that is no parameter of the notebook is an error, and so is a missing one of
+    ``required`` (``profile`` is always required: the knobs' defaults depend on it). The common parameters given
+    come back resolved (``seed`` an int, ``device`` a ``torch.device``, ``output_dir`` an absolute path), and
+    every knob comes back checked: its value, or the profile's when it is ``None`` or absent.
+    """
+    spec = get(name)
+    known = set(COMMON) | {knob.name for knob in spec.knobs}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ParameterError(f"unknown parameter '{unknown[0]}' for notebook {name}; it takes {sorted(known)}")
+    missing = [key for key in ("profile", *required) if key not in values]
+    if missing:
+        raise ParameterError(f"parameter '{missing[0]}' is not set for notebook {name}")
+    resolved = {key: check(values[key]) for key, check in CHECK_COMMON.items() if key in values}
+    for knob in spec.knobs:
+        value = values.get(knob.name)
+        resolved[knob.name] = knob.check(knob.default(resolved["profile"]) if value is None else value)
+    return resolved

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from latentebm import catalogue, paths
-from latentebm.parameters import PROFILES, ParameterError
+from latentebm.catalogue.knobs import ParameterError, check_profile
 from latentebm.reporting import index
 from latentebm.reporting.records import _atomic_write, metrics_path
 
@@ -28,13 +28,18 @@ def notebook_path(name: str) -> Path:
     return paths.notebooks_dir() / f"{name}.ipynb"
 
 
-def check_overrides(name: str, overrides: dict) -> None:
-    """Reject, before any compute, an override that names no parameter of the notebook."""
-    spec = catalogue.get(name)
-    allowed = {"seed", "device"} | {knob.name for knob in spec.knobs}
-    for key in overrides:
-        if key not in allowed:
-            raise ParameterError(f"unknown parameter '{key}' for notebook {name}; it takes {sorted(allowed)}")
+SET_BY_PIPELINE = ("profile", "output_dir")
+"""parameters the pipeline sets itself (``--profile``, and ``build/<profile>``); an override may not"""
+
+
+def check_overrides(name: str, overrides: dict, profile: str = "ci") -> None:
+    """Reject, before any compute, an override that names no parameter of the notebook or has a bad value.
+
+    The check is the notebooks' own (:func:`latentebm.catalogue.resolve`, which ``configure`` runs)."""
+    for key in SET_BY_PIPELINE:
+        if key in overrides:
+            raise ParameterError(f"parameter '{key}' is set by the pipeline (use --profile), not by -p {key}=...")
+    catalogue.resolve(name, {**overrides, "profile": profile}, required=("profile",))
 
 
 def execute(name: str, profile: str, build_dir: Path, overrides: dict | None = None) -> Path:
@@ -43,7 +48,7 @@ def execute(name: str, profile: str, build_dir: Path, overrides: dict | None = N
     from papermill.exceptions import PapermillExecutionError
 
     overrides = dict(overrides or {})
-    check_overrides(name, overrides)
+    check_overrides(name, overrides, profile)
     executed = build_dir / "executed" / f"{name}.ipynb"
     executed.parent.mkdir(parents=True, exist_ok=True)
     parameters = {"profile": profile, "output_dir": str(build_dir), **overrides}
@@ -82,11 +87,10 @@ def publish_metrics(name: str, build_dir: Path, profile: str) -> None:
 
 def build(profile: str, names: list[str] | None = None, overrides: dict | None = None) -> int:
     """Execute, render and index; return a process exit code (0 when every notebook succeeded)."""
-    if profile not in PROFILES:
-        raise ParameterError(f"parameter 'profile' must be one of {list(PROFILES)}, got {profile!r}")
+    check_profile(profile)
     specs = [catalogue.get(name) for name in names] if names else catalogue.all_specs()
     for spec in specs:
-        check_overrides(spec.name, overrides or {})
+        check_overrides(spec.name, overrides or {}, profile)
     build_dir = paths.repository_root() / "build" / profile
     failures = []
     for number, spec in enumerate(specs, start=1):

@@ -1,6 +1,8 @@
 """Pieces every training loop shares.
 
-- :class:`Checkpointer`: save every N steps, resume to the same state (loaded with ``weights_only=True``).
+- :class:`Checkpointer`: save every N steps, resume to the same state, random streams included; a checked file
+  (checksum and config inside, ``weights_only=True``), so a broken or foreign checkpoint is one
+  :class:`CheckpointError` naming the file.
 - the guard :func:`latentebm.guards.check_finite` (NaN, inf or a runaway value), used by every loop.
 - :class:`ProgressLog`: one readable line every N steps, kept as a history for learning curves.
 - :func:`maximise`: gradient ascent of a scalar objective over parameters, guarded and logged.
@@ -17,6 +19,7 @@ from typing import Any, TextIO
 
 import torch
 
+from latentebm import checkfile
 from latentebm.guards import check_finite
 
 
@@ -48,39 +51,76 @@ class ProgressLog:
             print(f"{self.prefix}step {step:>6d}/{total}  {shown}  ({elapsed:.0f} s)", file=self.stream or sys.stdout)
 
 
-class Checkpointer:
-    """Saves ``{name: state_dict}`` plus the step every ``every`` steps to ``path``; restores them on resume.
+class CheckpointError(RuntimeError):
+    """A checkpoint cannot be resumed from: empty, truncated, corrupted, failing its checksum, written under
+    another config, or missing a state asked for. The message names the file and says what is wrong."""
 
-    Optimiser, module and RNG states all go through ``torch.save`` and come back through
-    ``torch.load(weights_only=True)``, so resuming gives the same parameters as an uninterrupted run.
+
+class Checkpointer:
+    """Saves ``{name: state_dict}``, the step, ``extra`` and the states of the given random streams every
+    ``every`` steps to ``path`` (a :mod:`latentebm.checkfile`: config and checksum stored with them); restores
+    them on resume.
+
+    ``config`` (plain values: what changes the run, e.g. learning rates and penalties) is saved in the file; a
+    checkpoint written under another config is refused, never resumed. The random streams are the loop's own
+    ``torch.Generator`` objects, passed to :meth:`save` and :meth:`restore` by name; the global torch stream is
+    neither saved nor touched. Everything comes back through ``torch.load(weights_only=True)``, so resuming gives
+    the same parameters and draws as an uninterrupted run.
     """
 
-    def __init__(self, path: Path | str, every: int) -> None:
+    def __init__(self, path: Path | str, every: int, config: Mapping[str, Any] | None = None) -> None:
         self.path = Path(path)
         self.every = every
+        self.config = checkfile.plain(dict(config or {}))
 
     def due(self, step: int) -> bool:
         return self.every > 0 and step % self.every == 0
 
-    def save(self, step: int, stateful: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> None:
-        state = {name: obj.state_dict() for name, obj in stateful.items()}
-        state["step"] = step
-        state["torch_rng"] = torch.get_rng_state()
-        state["extra"] = dict(extra or {})
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(self.path.suffix + ".tmp")
-        torch.save(state, tmp)
-        tmp.replace(self.path)
+    def save(self, step: int, stateful: Mapping[str, Any], extra: Mapping[str, Any] | None = None,
+             rngs: Mapping[str, torch.Generator] | None = None) -> None:
+        """Write the states of ``stateful`` (modules, optimisers: anything with ``state_dict``) and of ``rngs``,
+        with ``step`` and ``extra`` (tensors and plain values, e.g. the learning curves so far), atomically."""
+        payload = {
+            "step": int(step),
+            "state": {name: obj.state_dict() for name, obj in stateful.items()},
+            "rngs": {name: rng.get_state() for name, rng in (rngs or {}).items()},
+            "extra": dict(extra or {}),
+        }
+        checkfile.write(self.path, payload, self.config, kind="checkpoint")
 
-    def restore(self, stateful: Mapping[str, Any]) -> tuple[int, dict]:
-        """Load the checkpoint into ``stateful`` if one exists; return (step to resume from, extra)."""
+    def restore(self, stateful: Mapping[str, Any],
+                rngs: Mapping[str, torch.Generator] | None = None) -> tuple[int, dict]:
+        """Load the checkpoint into ``stateful`` and ``rngs`` (in place) if one exists; return (step to resume
+        from, extra), or ``(0, {})`` when there is no file. Raises :class:`CheckpointError` naming the file."""
         if not self.path.is_file():
             return 0, {}
-        state = torch.load(self.path, map_location="cpu", weights_only=True)
+        payload, saved = checkfile.read(self.path, CheckpointError, "checkpoint")
+        changed = checkfile.differences(saved, self.config)
+        if changed:
+            raise CheckpointError(
+                f"checkpoint {self.path} was written under another config (saved -> this run: {'; '.join(changed)}), "
+                f"so it is not resumed. Saved config: {saved}; this run's config: {self.config}. Delete the file "
+                "to start afresh, or run with the saved config."
+            )
+        states, rng_states = payload["state"], payload["rngs"]
+        for kind, names, held in (("state", stateful, states), ("random stream", rngs or {}, rng_states)):
+            absent = sorted(set(names) - set(held))
+            if absent:
+                raise CheckpointError(f"checkpoint {self.path} holds no {kind} for {absent} (it holds "
+                                      f"{sorted(held)})")
         for name, obj in stateful.items():
-            obj.load_state_dict(state[name])
-        torch.set_rng_state(state["torch_rng"])
-        return int(state["step"]), dict(state["extra"])
+            try:
+                obj.load_state_dict(states[name])
+            except (RuntimeError, KeyError, ValueError) as failure:
+                raise CheckpointError(f"checkpoint {self.path}: the state of '{name}' does not fit "
+                                      f"({type(failure).__name__}: {failure})") from None
+        for name, rng in (rngs or {}).items():
+            try:
+                rng.set_state(rng_states[name])
+            except RuntimeError as failure:
+                raise CheckpointError(f"checkpoint {self.path}: the state of random stream '{name}' does not fit "
+                                      f"({failure})") from None
+        return payload["step"], dict(payload["extra"])
 
 
 def maximise(
