@@ -17,6 +17,7 @@ from latentebm.models.gebm import build_gebm
 from latentebm.models.generators import MLPGenerator, ShiftGenerator, fit_gaussian_base
 from latentebm.models.store import load_model, save_model
 from latentebm.ops import log_mean_exp
+from latentebm.runtime import torch_generator
 from latentebm.samplers import langevin
 from latentebm.samplers.potentials import gebm_latent_potential
 from latentebm.training.gebm import (
@@ -25,8 +26,8 @@ from latentebm.training.gebm import (
     refit_energy,
     solve_inner_kale,
     train_gebm,
-    train_toy_ebm,
 )
+from latentebm.training.loop import CheckpointError
 
 
 def test_importance_weighted_gradient_matches_closed_form():
@@ -99,7 +100,7 @@ def _toy_run(steps, checkpoint_path=None, checkpoint_every=0):
     config = GEBMTrainConfig(steps=steps, latent_dim=2, batch_size=32, energy_steps=2, warmup_energy_steps=4,
                              warmup_every=3, gp_weight=0.5, lr_decay=0.5, lr_decay_every=2,
                              checkpoint_every=checkpoint_every)
-    run = train_gebm(generator, energy, data, config, seed=5, checkpoint_path=checkpoint_path)
+    run = train_gebm(generator, energy, data, config, rng=torch_generator(5), checkpoint_path=checkpoint_path)
     return generator, energy, run
 
 
@@ -116,6 +117,16 @@ def test_checkpoint_resume_gives_identical_parameters(tmp_path):
     assert run_a.c == run_b.c
 
 
+def test_checkpoint_of_another_config_is_refused(tmp_path):
+    path = tmp_path / "gebm.pt"
+    _toy_run(3, path, checkpoint_every=3)
+    generator, energy = MLPGenerator(2, (2,), hidden=16), MLPEnergy(2, hidden=16, spectral=True)
+    config = GEBMTrainConfig(steps=6, latent_dim=2, batch_size=32, energy_steps=2, warmup_energy_steps=4,
+                             warmup_every=3, gp_weight=0.1, lr_decay=0.5, lr_decay_every=2, checkpoint_every=3)
+    with pytest.raises(CheckpointError, match="gp_weight: 0.5 -> 0.1"):
+        train_gebm(generator, energy, torch.randn(256, 2), config, rng=torch_generator(5), checkpoint_path=path)
+
+
 class _NaNEnergy(torch.nn.Module):
     def __init__(self):
         super().__init__()
@@ -128,7 +139,7 @@ class _NaNEnergy(torch.nn.Module):
 def test_divergence_guard_fires_on_nan():
     config = GEBMTrainConfig(steps=3, latent_dim=2, batch_size=8, energy_steps=1, warmup_energy_steps=1)
     with pytest.raises(DivergenceError, match="step 1"):
-        train_gebm(MLPGenerator(2, (2,)), _NaNEnergy(), torch.randn(16, 2), config, seed=0)
+        train_gebm(MLPGenerator(2, (2,)), _NaNEnergy(), torch.randn(16, 2), config, rng=torch_generator(0))
 
 
 def test_divergence_guard_fires_on_runaway_energy():
@@ -136,11 +147,11 @@ def test_divergence_guard_fires_on_runaway_energy():
                              lr_energy=1.0, energy_limit=5.0)
     data = torch.zeros(16, 2) + 10.0  # far from the base: an unpenalised linear energy runs away
     with pytest.raises(DivergenceError, match="exceeds"):
-        train_gebm(ShiftGenerator(torch.zeros(2)), QuadraticEnergy(2), data, config, seed=0)
+        train_gebm(ShiftGenerator(torch.zeros(2)), QuadraticEnergy(2), data, config, rng=torch_generator(0))
 
 
 def test_build_gebm_round_trip(tmp_path):
-    config = {"latent_dim": 4, "data_shape": [1, 14, 14], "generator_output": "tanh", "energy_spectral": True,
+    config = {"latent_dim": 4, "data_shape": [1, 14, 14], "base_output": "tanh", "energy_spectral": True,
               "energy_floor": -10.0}
     modules = build_gebm(config)
     save_model(tmp_path, "gebm", modules, config)
@@ -149,8 +160,8 @@ def test_build_gebm_round_trip(tmp_path):
     loaded["energy"].eval()
     modules["energy"].eval()
     assert saved_config["latent_dim"] == 4
-    assert torch.equal(loaded["generator"](z), modules["generator"](z))
-    x = modules["generator"](z)
+    assert torch.equal(loaded["base"](z), modules["base"](z))
+    x = modules["base"](z)
     assert torch.allclose(loaded["energy"](x), modules["energy"](x))
     assert bool((modules["energy"](x) > -10.0).all())
 
@@ -187,7 +198,7 @@ def test_c_alone_ascends_to_log_z_with_its_own_learning_rate():
         energy.w.copy_(torch.tensor([1.0, 0.0]))
     config = GEBMTrainConfig(steps=400, latent_dim=2, batch_size=512, energy_steps=1, warmup_energy_steps=1,
                              lr_energy=0.0, lr_log_partition=0.05, train_base=False, c_init_samples=2)
-    run = train_gebm(ShiftGenerator(theta), energy, torch.zeros(8, 2), config, seed=0)
+    run = train_gebm(ShiftGenerator(theta), energy, torch.zeros(8, 2), config, rng=torch_generator(0))
     assert torch.equal(energy.w.detach(), torch.tensor([1.0, 0.0]))
     assert run.c == pytest.approx(0.5 + 0.5, abs=0.08)
 
@@ -198,7 +209,8 @@ def test_refit_energy_moves_the_energy_only_and_restores_the_base():
     before_g = [p.detach().clone() for p in generator.parameters()]
     before_e = [p.detach().clone() for p in energy.parameters()]
     config = GEBMTrainConfig(steps=1, latent_dim=2, batch_size=16, energy_steps=2, lr_energy=1e-2)
-    run = refit_energy(generator, energy, torch.randn(64, 2) + 2.0, config, steps=5, gp_weight=0.01, seed=0)
+    run = refit_energy(generator, energy, torch.randn(64, 2) + 2.0, config, steps=5, gp_weight=0.01,
+                       rng=torch_generator(0))
     assert len(run.steps) == 5
     assert all(torch.equal(a, b) for a, b in zip(before_g, generator.parameters(), strict=True))
     assert all(p.requires_grad for p in generator.parameters())
@@ -213,11 +225,12 @@ def test_gaussian_base_has_the_data_moments_and_an_ebm_trains_on_it():
     assert torch.allclose(samples.mean(0), x.mean(0), atol=0.02)
     assert torch.allclose(torch.cov(samples.T), torch.cov(x.T), atol=0.03)
     assert list(base.parameters()) == []
-    fitted = train_toy_ebm(x, steps=5, energy_hidden=8, seed=0)
-    assert len(fitted["run"].steps) == 5 and math.isfinite(fitted["run"].c)
+    config = GEBMTrainConfig(steps=5, latent_dim=2, batch_size=32, energy_steps=1, train_base=False)
+    run = train_gebm(base, MLPEnergy(2, hidden=8), x, config, rng=torch_generator(0))
+    assert len(run.steps) == 5 and math.isfinite(run.c)
 
 
-def test_feature_classifier_depends_only_on_its_generator():
+def test_feature_classifier_depends_only_on_its_stream():
     from latentebm.metrics.frechet import train_classifier
 
     images = torch.randn(64, 1, 8, 8, generator=torch.Generator().manual_seed(0))

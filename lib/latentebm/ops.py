@@ -52,3 +52,11 @@ def lipschitz_estimate(f: Callable[[torch.Tensor], torch.Tensor], points: torch.
     x = points.detach().clone().requires_grad_(True)
     (grad,) = torch.autograd.grad(f(x).sum(), x)
     return float(grad.flatten(1).norm(dim=-1).max())
+
+
+def frozen(module: nn.Module) -> nn.Module:
+    """``module`` in eval mode with gradients off for its weights (samplers then differentiate in z only)."""
+    module.eval()
+    for parameter in module.parameters():
+        parameter.requires_grad_(False)
+    return module

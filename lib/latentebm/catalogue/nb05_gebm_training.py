@@ -1,5 +1,9 @@
 from latentebm.catalogue import Headline, KeyFigure, NotebookSpec
+from latentebm.experiments import gebm_images, gebm_toys
 from latentebm.parameters import Knob
+
+CI, FULL = gebm_toys.recipe("ci", "curve"), gebm_toys.recipe("full", "curve")
+IMAGES_CI, IMAGES_FULL = gebm_images.RECIPES["ci"], gebm_images.RECIPES["full"]
 
 SPEC = NotebookSpec(
     name="05_gebm_training",
@@ -9,20 +13,25 @@ SPEC = NotebookSpec(
     "base step; the toy claim (generator: support not mass; EBM: mass but blurred; GEBM: both) and the "
     "relative sample quality FD(GEBM) / FD(generator alone) against the paper's relative FID.",
     knobs=(
-        Knob("toy_points", 2000, 5000, "points per toy data set (half held out)", minimum=100),
-        Knob("toy_steps", 3000, 10000, "base steps per toy GEBM (and energy rounds of the toy EBM)", minimum=1),
-        Knob("toy_refit_steps", 1000, 3000, "energy rounds of the refit at the final toy base", minimum=1),
-        Knob("toy_base_hidden", 16, 16, "hidden width of the toy generators (narrow: they cannot place the mass)",
+        Knob("toy_points", CI.points, FULL.points, "points per toy data set (half held out)", minimum=100),
+        Knob("toy_steps", CI.train.steps, FULL.train.steps,
+             "base steps per toy GEBM (and energy rounds of the toy EBM)", minimum=1),
+        Knob("toy_refit_steps", CI.refit_steps, FULL.refit_steps,
+             "energy rounds of the refit at the final toy base", minimum=1),
+        Knob("toy_base_hidden", CI.base_hidden, FULL.base_hidden,
+             "hidden width of the toy generators (narrow: they cannot place the mass)",
              minimum=2),
-        Knob("toy_hidden", 64, 128, "hidden width of the toy energies", minimum=4),
+        Knob("toy_hidden", CI.energy_hidden, FULL.energy_hidden, "hidden width of the toy energies", minimum=4),
         Knob("toy_pool", 100000, 400000, "base draws resampled by importance weights for toy model samples",
              minimum=100),
         Knob("toy_langevin_steps", 300, 1000, "latent Langevin steps (beta 1, step 1e-2) on the toys", minimum=1),
-        Knob("dataset", "mnist_subset", "cifar10", "image data", kind=str, choices=("mnist_subset", "cifar10")),
-        Knob("image_steps", 600, 65000, "base steps on images", minimum=1),
-        Knob("n_train_seeds", 3, 1, "image models trained (seeds seed, seed+1, ...) for the spread of the FD ratio",
+        Knob("image_steps", IMAGES_CI.train.steps, IMAGES_FULL.train.steps,
+             f"base steps on images ({IMAGES_CI.dataset} in ci, {IMAGES_FULL.dataset} in full)", minimum=1),
+        Knob("n_train_seeds", 3, 1, "image models trained (streams gebm_images/train/0, 1, ...) for the spread of "
+             "the FD ratio",
              minimum=1),
-        Knob("classifier_steps", 300, 5000, "steps of the feature classifier for the Frechet distance", minimum=1),
+        Knob("classifier_steps", IMAGES_CI.classifier_steps, IMAGES_FULL.classifier_steps,
+             "steps of the feature classifier for the Frechet distance", minimum=1),
         Knob("langevin_steps", 200, 1000, "latent Langevin steps for GEBM image samples", minimum=1),
         Knob("langevin_step_size", 1e-4, 1e-4, "latent Langevin step size at beta (times beta at beta 1)",
              kind=float, minimum=0.0),

@@ -36,9 +36,9 @@ def to_unit_range(pixels: np.ndarray, top: float) -> torch.Tensor:
 
 
 def shuffled_split(images: torch.Tensor, labels: torch.Tensor, n_test: int,
-                   generator: torch.Generator) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, ...]]:
+                   rng: torch.Generator) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, ...]]:
     """A random split ((x_train, y_train), (x_test, y_test)) with ``n_test`` held-out images."""
-    order = torch.randperm(images.shape[0], generator=generator)
+    order = torch.randperm(images.shape[0], generator=rng)
     test, train = order[:n_test], order[n_test:]
     return (images[train], labels[train]), (images[test], labels[test])
 

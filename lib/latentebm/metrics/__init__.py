@@ -1,1 +1,3 @@
-"""Metrics: sample quality (Frechet distances on features), likelihoods, distances between samples."""
+"""Metrics: sample quality (Fréchet distances on classifier features, :mod:`.frechet`), likelihoods and log Z
+(:mod:`.likelihood`), support and mass on a known manifold (:mod:`.manifold`), distances between samples
+(:mod:`.sample_distances`, :mod:`.wasserstein`) and quadrature (:mod:`.quadrature`)."""

@@ -27,6 +27,8 @@ import torch
 from torch import nn
 from torch.nn.functional import cross_entropy
 
+from latentebm.runtime import initialised_from
+
 
 class FeatureClassifier(nn.Module):
     """Two 3x3 conv + max-pool blocks, adaptive pooling to 3x3, a ``feature_dim`` ReLU layer, a linear head.
@@ -58,20 +60,18 @@ def build_classifier(config: dict) -> dict[str, nn.Module]:
 
 
 def train_classifier(images: torch.Tensor, labels: torch.Tensor, config: dict, steps: int,
-                     generator: torch.Generator, batch_size: int = 128, lr: float = 2e-3,
+                     rng: torch.Generator, batch_size: int = 128, lr: float = 2e-3,
                      device: torch.device | str = "cpu") -> nn.Module:
     """Train a :class:`FeatureClassifier` by cross-entropy with Adam. images: (N, C, H, W), labels: (N,) long.
 
-    The initial weights and the mini-batches both come from ``generator`` (the global torch stream is left as it
-    was), so the same generator state gives the same classifier whatever ran before."""
-    init_seed = int(torch.randint(0, 2**62, (1,), generator=generator))
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(init_seed)
+    The initial weights and the mini-batches both come from ``rng`` (the global torch stream is left as it
+    was), so the same stream gives the same classifier whatever ran before."""
+    with initialised_from(rng):
         model = build_classifier(config)["classifier"]
     model = model.to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     for _ in range(steps):
-        idx = torch.randint(0, images.shape[0], (batch_size,), generator=generator)
+        idx = torch.randint(0, images.shape[0], (batch_size,), generator=rng)
         loss = cross_entropy(model(images[idx].to(device)), labels[idx].to(device))
         optimiser.zero_grad()
         loss.backward()
@@ -154,3 +154,17 @@ def inception_fid(images_a: torch.Tensor, images_b: torch.Tensor, device: torch.
 def relative(fd_model: float, fd_base: float) -> float:
     """FD(model) / FD(base), the paper's "relative FID" form (nan when the base is 0)."""
     return fd_model / fd_base if fd_base > 0 else math.nan
+
+
+class FrechetScorer:
+    """FD (classifier features) of samples to fixed reference images, once per feature classifier: several
+    classifiers, so that a ratio of FDs does not hinge on one classifier's initialisation."""
+
+    def __init__(self, classifiers: list[nn.Module], reference: torch.Tensor) -> None:
+        self.classifiers = list(classifiers)
+        self.reference = [extract_features(c, reference) for c in self.classifiers]
+
+    def __call__(self, images: torch.Tensor) -> list[float]:
+        """[FD to the reference under classifier j for each j]; images: (N, C, H, W) on the training scale."""
+        return [frechet_distance(ref, extract_features(c, images)) for c, ref in
+                zip(self.classifiers, self.reference, strict=True)]

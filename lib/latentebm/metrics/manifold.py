@@ -48,3 +48,17 @@ def mass_error(samples: torch.Tensor, held_out: torch.Tensor, held_out_s: torch.
     p = coordinate_histogram(held_out_s, edges)
     q = sample_coordinate_histogram(samples, held_out, held_out_s, edges)
     return float(0.5 * (p - q).abs().sum())
+
+
+def support_and_mass(samples: dict[str, torch.Tensor], held_out: torch.Tensor, held_out_s: torch.Tensor,
+                     edges: torch.Tensor) -> tuple[dict[str, tuple[float, float]], dict[str, torch.Tensor]]:
+    """For each labelled sample set (n, D): (off-support distance, mass error) against the held-out points
+    (m, D) with coordinates held_out_s: (m,), and the coordinate histogram over ``edges`` behind the mass error.
+    Returns ({label: (distance, mass error)}, {"held-out data": histogram, label: histogram, ...})."""
+    reference = coordinate_histogram(held_out_s, edges)
+    histograms = {"held-out data": reference}
+    errors = {}
+    for label, x in samples.items():
+        histograms[label] = sample_coordinate_histogram(x, held_out, held_out_s, edges)
+        errors[label] = (off_support_distance(x, held_out), float(0.5 * (histograms[label] - reference).abs().sum()))
+    return errors, histograms

@@ -17,6 +17,8 @@ from torch import nn
 from torch.nn.functional import softplus
 from torch.nn.utils.parametrizations import spectral_norm
 
+from latentebm.ops import mlp
+
 
 def apply_floor(e: torch.Tensor, floor: float | None) -> torch.Tensor:
     """Smooth lower bound: floor + softplus(e - floor) (= e well above the floor); identity if floor is None."""
@@ -46,14 +48,7 @@ class MLPEnergy(nn.Module):
     def __init__(self, in_dim: int, hidden: int = 128, depth: int = 2, activation: type[nn.Module] = nn.SiLU,
                  spectral: bool = False, floor: float | None = None, bound: float | None = None) -> None:
         super().__init__()
-        widths = [in_dim] + [hidden] * depth + [1]
-        layers: list[nn.Module] = []
-        for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
-            linear = nn.Linear(n_in, n_out)
-            layers.append(spectral_norm(linear) if spectral else linear)
-            if i < len(widths) - 2:
-                layers.append(activation())
-        self.net = nn.Sequential(*layers)
+        self.net = mlp([in_dim] + [hidden] * depth + [1], activation, wrap=spectral_norm if spectral else None)
         self.floor = floor
         self.bound = bound
 

@@ -1,4 +1,4 @@
-"""Base (generator) networks of a GEBM: x = B_theta(z), z ~ eta = N(0, I) (seed 001, "Generalized
+"""Base networks of a GEBM: x = B_theta(z), z ~ eta = N(0, I) (seed 001, "Generalized
 energy-based models").
 
 - :class:`ShiftGenerator`: B_theta(z) = theta + z, the toy base whose gradient theorem has a closed form.
@@ -13,8 +13,12 @@ All take ``z: (B, latent_dim)`` and return ``(B, *out_shape)``.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
+
+from latentebm.ops import mlp
 
 
 class ShiftGenerator(nn.Module):
@@ -52,17 +56,10 @@ class MLPGenerator(nn.Module):
                  activation: type[nn.Module] = nn.SiLU, output: str = "linear") -> None:
         super().__init__()
         self.out_shape = tuple(out_shape)
-        widths = [latent_dim] + [hidden] * depth + [int(torch.tensor(self.out_shape).prod())]
-        layers: list[nn.Module] = []
-        for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
-            layers.append(nn.Linear(n_in, n_out))
-            if i < len(widths) - 2:
-                layers.append(activation())
-        if output == "tanh":
-            layers.append(nn.Tanh())
-        elif output != "linear":
+        if output not in ("linear", "tanh"):
             raise ValueError(f"output must be 'linear' or 'tanh', got {output!r}")
-        self.net = nn.Sequential(*layers)
+        body = mlp([latent_dim] + [hidden] * depth + [math.prod(self.out_shape)], activation)
+        self.net = nn.Sequential(*body, nn.Tanh()) if output == "tanh" else body
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z).reshape(z.shape[0], *self.out_shape)

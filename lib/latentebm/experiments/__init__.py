@@ -1,0 +1,71 @@
+"""Recipes: the floor between the notebooks and the training loops.
+
+One module per trained thing a notebook needs. Each holds a frozen recipe per profile (networks, training
+settings, named random streams: every default in one place) and a ``train_or_load`` built on
+:func:`train_or_load` here, which saves the recipe with the model in :mod:`latentebm.models.store` and refuses
+to load a model saved under the same name with another recipe.
+
+- :mod:`.gebm_toys`: the toy GEBM, its generator and the EBM with a density of notebook 05.
+- :mod:`.gebm_images`: the image GEBM and the feature classifiers of notebooks 05 and 06.
+
+A model's identity is its recipe *and* the random stream it was trained from (``Stream`` path, e.g.
+``0/gebm_images/train/1``); the store name carries a digest of both, so runs with other knobs or seeds never
+overwrite each other, and a notebook that needs another notebook's model finds it by recomputing the name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from latentebm.checkfile import plain
+from latentebm.models.store import load_model, save_model
+from latentebm.runtime import Stream
+
+
+def identity(recipe: Any, stream: Stream) -> dict:
+    """What makes a trained model this one: the recipe (plain values) and the stream it was trained from."""
+    return {"recipe": plain(recipe), "stream": str(stream)}
+
+
+def digest(recipe: Any, stream: Stream) -> str:
+    """A short, stable digest of :func:`identity` (sorted JSON, SHA-256), for store names."""
+    text = json.dumps(identity(recipe, stream), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+@dataclass
+class Trained:
+    """A model from :func:`train_or_load`: its modules (eval mode), what training returned (plain values, e.g.
+    learning curves), the store name, and whether it was ``"trained"`` now or ``"loaded"``."""
+
+    modules: dict[str, nn.Module]
+    info: dict
+    name: str
+    origin: str
+
+
+def train_or_load(kind: str, recipe: Any, stream: Stream, output_dir: Path | str,
+                  build: Callable[[Any], Mapping[str, nn.Module]],
+                  train: Callable[[Mapping[str, nn.Module]], Mapping[str, Any]], *, save: bool = True) -> Trained:
+    """The model ``kind`` trained by ``recipe`` from ``stream``: loaded from ``output_dir`` when saved there with
+    this exact recipe and stream, else built by ``build(recipe)`` and trained by ``train(modules)`` (which
+    returns plain values to keep with the model) and saved. A file under the same name whose recipe differs is
+    refused by the store, never silently loaded."""
+    name = f"{kind}-{digest(recipe, stream)}"
+    expected = identity(recipe, stream)
+    loaded = load_model(output_dir, name, lambda config: build(recipe), expect=expected)
+    if loaded is not None:
+        modules, config = loaded
+        return Trained({k: m.eval() for k, m in modules.items()}, dict(config.get("info", {})), name, "loaded")
+    modules = dict(build(recipe))
+    info = plain(dict(train(modules)))
+    if save:
+        save_model(output_dir, name, modules, {"recipe": expected, "info": info})
+    return Trained({k: m.eval() for k, m in modules.items()}, info, name, "trained")

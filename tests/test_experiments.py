@@ -1,0 +1,94 @@
+"""Recipes: train_or_load saves the recipe with the model, loads it back exactly, keeps recipes and streams apart,
+and refuses a file whose recipe differs; the GEBM recipes train, and their notebook knobs override them."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import torch
+from latentebm import experiments
+from latentebm.experiments import gebm_images, gebm_toys
+from latentebm.models.store import StoreError, load_model, model_path, save_model
+from latentebm.runtime import initialised_from, streams
+from torch import nn
+
+
+def _build(recipe):
+    with initialised_from(streams(0).child("init")):
+        return {"net": nn.Linear(2, recipe["width"])}
+
+
+def _train(modules):
+    with torch.no_grad():
+        modules["net"].weight.add_(1.0)
+    return {"loss": [3.0, 2.0]}
+
+
+def test_train_then_load_gives_the_same_weights_and_info(tmp_path):
+    recipe, stream = {"width": 3}, streams(0).child("toy")
+    first = experiments.train_or_load("toy", recipe, stream, tmp_path, _build, _train)
+    second = experiments.train_or_load("toy", recipe, stream, tmp_path, _build, _train)
+    assert (first.origin, second.origin) == ("trained", "loaded")
+    assert first.name == second.name
+    assert torch.equal(first.modules["net"].weight, second.modules["net"].weight)
+    assert second.info == {"loss": [3.0, 2.0]}
+
+
+def test_other_recipes_and_streams_get_other_names(tmp_path):
+    names = {experiments.train_or_load("toy", r, s, tmp_path, _build, _train).name
+             for r in ({"width": 3}, {"width": 4}) for s in (streams(0).child("a"), streams(1).child("a"))}
+    assert len(names) == 4
+
+
+def test_a_file_saved_under_another_recipe_is_refused(tmp_path):
+    recipe, stream = {"width": 3}, streams(0).child("toy")
+    trained = experiments.train_or_load("toy", recipe, stream, tmp_path, _build, _train)
+    # a file under this name whose recipe says something else (e.g. edited by hand or a digest collision)
+    payload = load_model(tmp_path, trained.name, lambda _: _build(recipe))
+    save_model(tmp_path, trained.name, payload[0], {**payload[1], "recipe": {"recipe": {"width": 5},
+                                                                              "stream": str(stream)}})
+    with pytest.raises(StoreError, match="another recipe") as caught:
+        experiments.train_or_load("toy", recipe, stream, tmp_path, _build, _train)
+    assert str(model_path(tmp_path, trained.name)) in str(caught.value)
+
+
+def test_digest_depends_on_every_recipe_field():
+    recipe = gebm_images.RECIPES["ci"]
+    stream = streams(0).child("gebm_images", "train", 0)
+    changed = replace(recipe, train=replace(recipe.train, gp_weight=0.5))
+    assert experiments.digest(recipe, stream) == experiments.digest(gebm_images.recipe("ci"), stream)
+    assert experiments.digest(recipe, stream) != experiments.digest(changed, stream)
+
+
+def test_image_recipe_takes_the_notebook_knobs():
+    recipe = gebm_images.recipe("ci", steps=7, classifier_steps=3, amp=None)
+    assert (recipe.train.steps, recipe.classifier_steps, recipe.train.amp) == (7, 3, False)
+    assert gebm_images.RECIPES["ci"].train.steps == 600  # the frozen recipe itself is untouched
+
+
+def test_toy_gebm_and_ebm_train_and_reload(tmp_path):
+    recipe = gebm_toys.recipe("ci", "curve", points=200, steps=3, refit_steps=2, energy_hidden=8)
+    root = streams(0)
+    data = gebm_toys.data(recipe, root)
+    assert data["x_train"].shape == (100, 2) and data["x_test"].shape == (100, 2)
+    first = gebm_toys.gebm(recipe, root, tmp_path, "cpu")
+    assert len(first.info["joint"]["steps"]) == 3 and len(first.info["refit"]["steps"]) == 2
+    again = gebm_toys.gebm(recipe, root, tmp_path, "cpu")
+    assert again.origin == "loaded"
+    z = torch.randn(5, 1, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(first.modules["base"](z), again.modules["base"](z))
+    ebm = gebm_toys.ebm(recipe, root, tmp_path, "cpu")
+    assert list(ebm.modules["base"].parameters()) == []
+    assert len(ebm.info["run"]["steps"]) == 3
+
+
+def test_toy_models_do_not_depend_on_the_global_stream(tmp_path):
+    recipe = gebm_toys.recipe("ci", "sphere", points=100, steps=2, refit_steps=1, energy_hidden=8)
+    results = []
+    for global_seed, folder in [(1, "a"), (2, "b")]:
+        torch.manual_seed(global_seed)
+        trained = gebm_toys.gebm(recipe, streams(3), tmp_path / folder, "cpu")
+        results.append(trained.modules["energy_refit"].state_dict())
+    for a, b in zip(results[0].values(), results[1].values(), strict=True):
+        assert torch.equal(a, b)
