@@ -62,34 +62,23 @@ import numpy as np
 import torch
 from latentebm.data import toys_kale
 from latentebm.divergences import gaussian as gauss
-from latentebm.divergences.kale import lipschitz_estimate, neural_kale
-from latentebm.divergences.kale_rkhs import kale_smoothie
+from latentebm.divergences.kale import lipschitz_kale, neural_kale
+from latentebm.divergences.kale_rkhs import Smoothie
 from latentebm.divergences.variational import Measure
 from latentebm.metrics.wasserstein import w1_assignment, w1_sorted
-from latentebm.models.critics import LinearCritic, MLPCritic, QuadraticCritic
+from latentebm.models.critics import LinearCritic, QuadraticCritic
 from latentebm.plotting import kale as plots
-from latentebm.reporting import record_metrics, save_figure
-from latentebm.runtime import torch_generator
+from latentebm.reporting import save_figure, show_metrics
 
-torch.set_default_dtype(torch.float64)
-if params.device.type == "cpu":
-    torch.set_num_threads(1)  # problems of a few hundred points: extra threads only contend on a shared CPU
 dev = params.device
 L = params.lipschitz
+smoothie = Smoothie(params.bandwidth, params.penalty, device=dev)  # smoothie.of_samples(x, y): its value
 metrics = {}
 
 
-def smoothie_value(x, y):
-    return kale_smoothie(Measure(x.to(dev)), Measure(y.to(dev)), params.penalty, params.bandwidth).value
-
-
-def lipschitz_kale(x, y, dim):
-    """KALE over L-Lipschitz critics (spectrally normalised ReLU MLP, Adam); returns (value, slope seen)."""
-    torch.manual_seed(params.seed)
-    critic = MLPCritic(dim, 32, 2, activation=torch.nn.ReLU, lipschitz=L).to(dev)
-    x, y = x.to(dev), y.to(dev)
-    fit = neural_kale(Measure(x), Measure(y), critic, steps=params.adam_steps, optimiser="adam", lr=1e-2)
-    return fit.value, lipschitz_estimate(critic, torch.cat([x, y]))
+def lipschitz_fit(x, y, stream):
+    """KALE over L-Lipschitz critics (spectrally normalised ReLU MLP initialised from ``stream``, Adam)."""
+    return lipschitz_kale(Measure(x.to(dev)), Measure(y.to(dev)), L, stream, steps=params.adam_steps)
 
 
 # %% [markdown]
@@ -119,12 +108,12 @@ def lipschitz_kale(x, y, dim):
 # certifies the solver.
 
 # %%
-g = torch_generator(params.seed)
 random_values = []
-for _ in range(params.n_pairs):
-    a, b = toys_kale.random_gaussian_pair(2, g)
-    random_values.append(smoothie_value(toys_kale.sample_gaussian(params.pair_samples, a, g),
-                                        toys_kale.sample_gaussian(params.pair_samples, b, g)))
+for j in range(params.n_pairs):
+    rng = params.streams.child("random_pairs", j).torch()
+    a, b = toys_kale.random_gaussian_pair(2, rng)
+    random_values.append(smoothie.of_samples(toys_kale.sample_gaussian(params.pair_samples, a, rng),
+                                             toys_kale.sample_gaussian(params.pair_samples, b, rng)))
 random_values = np.array(random_values)
 metrics["min_kale_random_pairs"] = random_values.min()
 print(f"{params.n_pairs} random pairs: smallest KALE {random_values.min():.3f}, all >= 0: "
@@ -145,10 +134,10 @@ P2, Q2 = {"mean": torch.zeros(2), "std": 1.0}, {"mean": torch.tensor([0.5, 0.0])
 same = np.zeros((params.n_seeds, len(sizes)))
 different = np.zeros((params.n_seeds, len(sizes)))
 for s in range(params.n_seeds):
-    gs = torch_generator(params.seed * 1000 + s)
+    rng = params.streams.child("same_or_different", s).torch()
     for k, n in enumerate(sizes):
-        x, x_other, y = (toys_kale.sample_gaussian(int(n), spec, gs) for spec in (P2, P2, Q2))
-        same[s, k], different[s, k] = smoothie_value(x, x_other), smoothie_value(x, y)
+        x, x_other, y = (toys_kale.sample_gaussian(int(n), spec, rng) for spec in (P2, P2, Q2))
+        same[s, k], different[s, k] = smoothie.of_samples(x, x_other), smoothie.of_samples(x, y)
 print("KALE(P, P') median by n: " + "  ".join(f"{v:.4f}" for v in np.median(same, axis=0)))
 print("KALE(P, Q)  median by n: " + "  ".join(f"{v:.3f}" for v in np.median(different, axis=0)))
 print(f"bias shrinks with n (median, smallest/largest n): {np.median(same[:, 0]) / np.median(same[:, -1]):.0f}x")
@@ -189,8 +178,8 @@ for k, ((mp, sp), (mq, sq)) in enumerate(kl_pairs):
     kl_labels.append(f"N({mp:g},{sp:g}²) | N({mq:g},{sq:g}²)")
     kl_true.append(gauss.kl(P1, Q1))
     for s in range(params.kl_seeds):
-        gs = torch_generator(params.seed * 1000 + s)
-        xs, ys = Measure(P1.sample(params.kl_samples, gs).to(dev)), Measure(Q1.sample(params.kl_samples, gs).to(dev))
+        rng = params.streams.child("kl_pairs", k, s).torch()
+        xs, ys = Measure(P1.sample(params.kl_samples, rng).to(dev)), Measure(Q1.sample(params.kl_samples, rng).to(dev))
         kl_estimates[s, k] = neural_kale(xs, ys, critic_class(1).to(dev), steps=params.critic_steps).value
         linear_estimates[s, k] = neural_kale(xs, ys, LinearCritic(1).to(dev), steps=params.critic_steps).value
     z = (kl_estimates[:, k].mean() - kl_true[k]) / (kl_estimates[:, k].std(ddof=1) / math.sqrt(params.kl_seeds))
@@ -220,10 +209,12 @@ save_figure(params, "kl_recovery", plots.kl_recovery(kl_labels, kl_true, kl_esti
 # %%
 shifts = np.array(params.delta_shifts)
 delta_values, delta_slopes = [], []
-for t in shifts:
-    value, slope = lipschitz_kale(toys_kale.point_mass(8, [0.0]), toys_kale.point_mass(8, [float(t)]), 1)
+for t in shifts:  # the same starting critic for every t
+    fit = lipschitz_fit(toys_kale.point_mass(8, [0.0]), toys_kale.point_mass(8, [float(t)]),
+                        params.streams.child("delta_critic"))
+    value = fit.value
     delta_values.append(value)
-    delta_slopes.append(slope)
+    delta_slopes.append(fit.max_slope)
     print(f"t = {t:4.2f}   KALE {value:.3f}   L t = {L * t:.3f}   KL = inf")
 delta_values = np.array(delta_values)
 metrics["delta_kale_over_lt"] = np.mean(delta_values / (L * shifts))
@@ -254,20 +245,21 @@ save_figure(params, "delta_pair", plots.delta_pair(shifts, delta_values, L),
 # %%
 ks = np.array(params.circle_indices)
 n_c = params.circle_samples
-g = torch_generator(params.seed + 1)
-x_circle = toys_kale.circle(n_c, 1.0, g)
+circles = params.streams.child("circles")
+critic_start = circles.child("critic")  # the same starting critic along both sequences and for the floor
+x_circle = toys_kale.circle(n_c, 1.0, circles.child("P").torch())
 curves = {"full circles (converge to P)": [], "half circles (do not)": []}
 w1 = {name: [] for name in curves}
 for k in ks:
     radius = 1.0 + 1.0 / k
-    for name, arc in zip(curves, ((0.0, 2 * math.pi), (0.0, math.pi)), strict=True):
-        y_k = toys_kale.circle(n_c, radius, g, arc=arc)
-        curves[name].append(lipschitz_kale(x_circle, y_k, 2)[0])
+    for name, part, arc in zip(curves, ("full", "half"), ((0.0, 2 * math.pi), (0.0, math.pi)), strict=True):
+        y_k = toys_kale.circle(n_c, radius, circles.child(part, int(k)).torch(), arc=arc)
+        curves[name].append(lipschitz_fit(x_circle, y_k, critic_start).value)
         w1[name].append(w1_assignment(x_circle.numpy(), y_k.numpy()))
     print(f"k = {k:3d}   KALE full circle {curves['full circles (converge to P)'][-1]:.3f}   "
           f"half circle {curves['half circles (do not)'][-1]:.3f}")
-floor = np.array([lipschitz_kale(x_circle, toys_kale.circle(n_c, 1.0, torch_generator(100 + s)), 2)[0]
-                  for s in range(3)])
+floor = np.array([lipschitz_fit(x_circle, toys_kale.circle(n_c, 1.0, circles.child("floor", s).torch()),
+                                critic_start).value for s in range(3)])
 curves = {name: np.array(v) for name, v in curves.items()}
 w1 = {name: np.array(v) for name, v in w1.items()}
 print(f"floor KALE(P, P'): {floor.min():.3f} to {floor.max():.3f}")
@@ -284,9 +276,9 @@ save_figure(params, "weak_convergence", plots.weak_convergence(ks, curves, w1, f
              "w1_half": w1["half circles (do not)"], "floor": floor})
 
 # %% [markdown]
-# Along the converging sequence KALE falls like $1/k$ (it halves as $k$ doubles) down towards the floor,
-# and what it has above the floor is below $L/k=L\,W_1(P,Q_k)$; along the half circles it levels off
-# near 0.6, tens of times the floor. KL has no value anywhere along either sequence.
+# Along the converging sequence KALE falls like $1/k$ (it halves as $k$ doubles) down to the floor, which it
+# has reached by the largest $k$ (what it has above the floor stays below $L/k=L\,W_1(P,Q_k)$); along the half
+# circles it levels off near 0.6, more than ten times the floor. KL has no value anywhere along either sequence.
 # What the check does not show: a theorem about limits is checked on finitely
 # many $k$ and through finite samples, so "$\to0$" means "down to the estimation floor"; and the Lipschitz
 # MLP is not dense in $C(\mathcal X)$, so the "only if" direction rests on this one counter-example.
@@ -300,14 +292,15 @@ save_figure(params, "weak_convergence", plots.weak_convergence(ks, curves, w1, f
 # assignment). Over random 1-D and 2-D Gaussian pairs:
 
 # %%
-g = torch_generator(params.seed + 2)
 lw1, kale_w = {"1-D pairs": [], "2-D pairs": []}, {"1-D pairs": [], "2-D pairs": []}
 slopes = []
 for dim, name in ((1, "1-D pairs"), (2, "2-D pairs")):
-    for _ in range(params.w1_pairs):
-        a, b = toys_kale.random_gaussian_pair(dim, g)
-        x, y = (toys_kale.sample_gaussian(params.w1_samples, spec, g) for spec in (a, b))
-        value, slope = lipschitz_kale(x, y, dim)
+    for j in range(params.w1_pairs):
+        rng = params.streams.child("w1_pairs", dim, j).torch()
+        a, b = toys_kale.random_gaussian_pair(dim, rng)
+        x, y = (toys_kale.sample_gaussian(params.w1_samples, spec, rng) for spec in (a, b))
+        fit = lipschitz_fit(x, y, params.streams.child("w1_critic", dim))
+        value, slope = fit.value, fit.max_slope
         distance = w1_sorted(x.numpy(), y.numpy()) if dim == 1 else w1_assignment(x.numpy(), y.numpy())
         kale_w[name].append(value)
         lw1[name].append(L * distance)
@@ -342,6 +335,4 @@ save_figure(params, "w1_bound", plots.w1_bound(lw1, kale_w),
 # | KALE $\le LW_1$ | Lipschitz bound (as enforced by spectral normalisation) | largest KALE$/(LW_1)$ |
 
 # %%
-recorded = record_metrics(params, metrics)  # not displayed: its floats carry unstable trailing digits
-for name, value in metrics.items():
-    print(f"{name:30s} {value:.3f}")
+recorded = show_metrics(params, metrics)

@@ -4,6 +4,9 @@ from latentebm.parameters import Knob
 SPEC = NotebookSpec(
     name="01_f_divergence_duals",
     dtype="float64",
+    threads=1,  # critics on a few thousand points: extra threads only contend on a shared CPU (20x slower there)
+    # errors of exact computations: their digits are round-off (BLAS, threads), so they show as the bound they meet
+    roundoff={"max_conjugate_error": 1e-10, "max_biconjugate_error": 1e-6},
     title="phi-divergences, their Fenchel duals and the variational lower bound",
     derives="seed 001 (Arbel, Zhou, Gretton): the phi-divergences, the conjugate dual, the variational lower "
     "bound and its tightness, the KL form behind KALE, and why disjoint supports break phi-divergences.",

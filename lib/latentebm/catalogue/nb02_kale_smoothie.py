@@ -5,6 +5,7 @@ SPEC = NotebookSpec(
     name="02_kale_smoothie",
     dtype="float64",
     threads=1,  # problems of a few hundred points: extra threads only contend on a shared CPU
+    roundoff={"max_duality_gap": 1e-8},  # a certificate at round-off level: shown as the bound it meets
     title="KALE and the KALE smoothie (RKHS-penalised KALE)",
     derives="seed 001 (Arbel, Zhou, Gretton), slides 'The KALE divergence' and 'The KALE smoothie and mode "
     "collapse': KALE from the KL dual, its RKHS-penalised version solved exactly by the representer theorem and "

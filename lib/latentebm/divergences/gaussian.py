@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import torch
 
 from latentebm.divergences.fdiv import FDivergence, get
+from latentebm.ops import standard_normal_log_prob
 
 
 @dataclass(frozen=True)
@@ -17,12 +18,12 @@ class Gaussian1D:
     std: float
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        z = (x - self.mean) / self.std
-        return -0.5 * z**2 - math.log(self.std) - 0.5 * math.log(2 * math.pi)
+        """log N(x; mean, std^2) elementwise; x: (...) -> (...)."""
+        return standard_normal_log_prob(((x - self.mean) / self.std).unsqueeze(-1)) - math.log(self.std)
 
-    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        """(n, 1) float64 samples."""
-        return self.mean + self.std * torch.randn(n, 1, generator=generator, dtype=torch.float64)
+    def sample(self, n: int, rng: torch.Generator) -> torch.Tensor:
+        """(n, 1) float64 samples drawn from ``rng``."""
+        return self.mean + self.std * torch.randn(n, 1, generator=rng, dtype=torch.float64)
 
 
 def kl(p: Gaussian1D, q: Gaussian1D) -> float:

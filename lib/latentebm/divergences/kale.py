@@ -8,15 +8,18 @@ on disjoint supports. Options of the class:
 
 - L-Lipschitz critics: :class:`latentebm.models.critics.MLPCritic` with ``lipschitz=L`` uses **spectral
   normalisation** of every linear layer (power iteration) and 1-Lipschitz activations, times L;
-  :func:`lipschitz_estimate` measures the fitted critic's largest gradient norm on given points.
+  :func:`lipschitz_kale` builds one from a named random stream, fits it by Adam and reports the largest
+  gradient norm it reaches on the samples (:func:`latentebm.ops.lipschitz_estimate`).
 - A norm penalty: ``penalty = gamma`` maximises (K) - gamma/2 |theta|^2 over the critic's weights theta
-  (biases excluded), the parametric analogue of the RKHS penalty of :mod:`.kale_rkhs`.
+  (biases excluded), the parametric analogue of the RKHS penalty of :mod:`.kale_rkhs`
+  (:func:`penalised_kl_dual`; (K) itself is :func:`latentebm.divergences.variational.kl_dual`).
 
 Expectations are under :class:`~latentebm.divergences.variational.Measure` (samples or quadrature).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -24,6 +27,9 @@ from torch import nn
 
 from latentebm.divergences.variational import Measure, fit_critic, kl_dual
 from latentebm.guards import check_finite
+from latentebm.models.critics import MLPCritic
+from latentebm.ops import lipschitz_estimate
+from latentebm.runtime import Stream, initialised_from
 
 
 @dataclass
@@ -39,12 +45,15 @@ class FitRecord:
 @dataclass
 class KALEResult:
     """``value``: (K) at the fitted critic (unpenalised); ``objective``: the penalised objective that was
-    maximised; ``critic``: the fitted f, callable on new points (B, d) -> (B,); ``record``: convergence."""
+    maximised; ``critic``: the fitted f, callable on new points (B, d) -> (B,); ``record``: convergence;
+    ``max_slope``: the largest gradient norm of f over the points of P and Q, a lower bound on its Lipschitz
+    constant (set by :func:`lipschitz_kale`, NaN otherwise)."""
 
     value: float
     objective: float
     critic: nn.Module
     record: FitRecord
+    max_slope: float = math.nan
 
 
 def weight_norm2(critic: nn.Module) -> torch.Tensor:
@@ -53,8 +62,9 @@ def weight_norm2(critic: nn.Module) -> torch.Tensor:
                torch.zeros((), dtype=torch.get_default_dtype()))
 
 
-def kale_objective(critic: nn.Module, p: Measure, q: Measure, penalty: float = 0.0) -> torch.Tensor:
-    """(K) at ``critic``, minus penalty/2 |theta|^2 when ``penalty > 0``."""
+def penalised_kl_dual(critic: nn.Module, p: Measure, q: Measure, penalty: float = 0.0) -> torch.Tensor:
+    """(K) at ``critic`` (:func:`~latentebm.divergences.variational.kl_dual`), minus penalty/2 |theta|^2 over
+    its weights when ``penalty > 0``."""
     value = kl_dual(critic, p, q)
     return value - 0.5 * penalty * weight_norm2(critic) if penalty > 0 else value
 
@@ -75,7 +85,7 @@ def neural_kale(p: Measure, q: Measure, critic: nn.Module, steps: int = 200, opt
     ``"lbfgs"`` suits smooth unconstrained classes; use ``"adam"`` with spectrally normalised critics (the power
     iteration changes the function between closure calls, which confuses a line search).
     """
-    fit = fit_critic(lambda c: kale_objective(c, p, q, penalty), critic, steps=steps, optimiser=optimiser, lr=lr)
+    fit = fit_critic(lambda c: penalised_kl_dual(c, p, q, penalty), critic, steps=steps, optimiser=optimiser, lr=lr)
     with torch.no_grad():
         value = kl_dual(critic, p, q).item()
     check_finite(len(fit.trace), limit=float("inf"), objective=value)
@@ -85,8 +95,18 @@ def neural_kale(p: Measure, q: Measure, critic: nn.Module, steps: int = 200, opt
     return KALEResult(value=value, objective=fit.value, critic=critic, record=record)
 
 
-def lipschitz_estimate(critic: nn.Module, points: torch.Tensor) -> float:
-    """max_i |grad f(points_i)|, a lower bound on the critic's Lipschitz constant. points: (B, d)."""
-    x = points.clone().requires_grad_(True)
-    (grad,) = torch.autograd.grad(critic(x).sum(), x)
-    return grad.norm(dim=-1).max().item()
+def lipschitz_kale(p: Measure, q: Measure, lipschitz: float, rng: Stream | torch.Generator, steps: int = 300,
+                   hidden: int = 32, depth: int = 2, lr: float = 1e-2) -> KALEResult:
+    """KALE over ``lipschitz``-Lipschitz critics: a spectrally normalised ReLU MLP (``hidden`` wide, ``depth``
+    hidden layers) initialised from ``rng``, fitted by ``steps`` Adam steps at rate ``lr`` on p, q.
+
+    The result's ``max_slope`` is the fitted critic's largest gradient norm over the points of p and q: the
+    Lipschitz bound as spectral normalisation actually enforced it. The critic lives on p's device.
+    """
+    dim = p.points.shape[-1]
+    with initialised_from(rng):
+        critic = MLPCritic(dim, hidden, depth, activation=nn.ReLU, lipschitz=lipschitz)
+    critic = critic.to(device=p.points.device, dtype=p.points.dtype)
+    result = neural_kale(p, q, critic, steps=steps, optimiser="adam", lr=lr)
+    result.max_slope = lipschitz_estimate(critic, torch.cat([p.points, q.points]))
+    return result

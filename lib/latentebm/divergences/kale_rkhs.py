@@ -30,6 +30,10 @@ same kernel); as lambda -> 0, F_lambda -> sup over all of H, which is KL on a co
 :attr:`SmoothieResult.value` is the scaled (1 + lambda) F_lambda, the normalisation of Glaser, Arbel &
 Gretton (KALE flow, NeurIPS 2021), so that it interpolates between KL and MMD^2/2.
 
+**Failures.** Nodes of zero weight are dropped before solving; a solve whose duality gap is not certified (above
+``gap_tol`` or not finite, after the L-BFGS fallback) raises :class:`SolverError` instead of returning a value.
+:class:`Smoothie` fixes the bandwidth (and a default penalty) and keeps every solve's gap, a notebook's certificate.
+
 References: Arbel, Liang & Gretton, ICLR 2021 (KALE); Glaser, Arbel & Gretton, NeurIPS 2021 (KALE flow).
 """
 
@@ -51,11 +55,9 @@ def gaussian_kernel(a: torch.Tensor, b: torch.Tensor, bandwidth: float) -> torch
     return torch.exp(-torch.cdist(a, b).square() / (2.0 * bandwidth**2))
 
 
-def _weights(measure: Measure) -> torch.Tensor:
-    n = measure.points.shape[0]
-    if measure.weights is None:
-        return torch.full((n,), 1.0 / n, dtype=measure.points.dtype, device=measure.points.device)
-    return measure.weights.to(measure.points.dtype)
+class SolverError(RuntimeError):
+    """The smoothie's solve did not reach a certified optimum (duality gap above tolerance, or not finite):
+    there is no number to return. The message gives lambda, the bandwidth, the sizes and the gap reached."""
 
 
 @dataclass
@@ -107,7 +109,7 @@ class _Problem:
 
     def __init__(self, p: Measure, q: Measure, lam: float, bandwidth: float) -> None:
         self.lam = lam
-        self.w, self.v = _weights(p), _weights(q)
+        self.w, self.v = p.probabilities(), q.probabilities()
         self.k_yy = gaussian_kernel(q.points, q.points, bandwidth)
         self.k_yx_w = gaussian_kernel(q.points, p.points, bandwidth) @ self.w
         k_xx = gaussian_kernel(p.points, p.points, bandwidth)
@@ -150,7 +152,11 @@ def _newton(problem: _Problem, alpha: torch.Tensor, max_iter: int, tol: float, r
     value = problem.dual(alpha)
     for iteration in range(1, max_iter + 1):
         g = problem.gradient(alpha)
-        d = _newton_direction(problem, alpha, g)
+        try:
+            d = _newton_direction(problem, alpha, g)
+        except torch.linalg.LinAlgError as error:
+            record.message = f"Newton system not solvable at iteration {iteration} ({error})"
+            return alpha
         decrement2 = float(-(g @ d))
         record.iterations = iteration
         record.dual.append(value)
@@ -191,28 +197,75 @@ def _lbfgs_fallback(problem: _Problem, alpha: torch.Tensor, record: NewtonRecord
     return torch.from_numpy(np.exp(result.x)).to(alpha.device)
 
 
+def _certified(gap: float, tol: float) -> bool:
+    """A duality gap certifies the solve when it is finite and within ``tol`` (a NaN gap certifies nothing)."""
+    return math.isfinite(gap) and gap <= tol
+
+
 def kale_smoothie(p: Measure, q: Measure, lam: float, bandwidth: float = 1.0, max_iter: int = 100,
                   tol: float = 1e-12, gap_tol: float = 1e-8) -> SmoothieResult:
     """The KALE smoothie F_lambda(P, Q) by damped Newton on the dual (D); see the module docstring.
 
-    p.points: (n, d), q.points: (m, d) (float64 recommended). If Newton stops without converging, or its
-    duality gap exceeds ``gap_tol``, the solve falls back to L-BFGS on log alpha and a RuntimeWarning says so;
-    the record keeps the message and the final gap either way.
+    p.points: (n, d), q.points: (m, d) (float64 recommended). Nodes of zero weight are dropped first (they carry
+    no mass; a zero v_j would put log 0 in (D)). If Newton stops without converging, or its duality gap exceeds
+    ``gap_tol``, the solve falls back to L-BFGS on log alpha and a RuntimeWarning says so; if the gap is still
+    above ``gap_tol`` (or not finite) it raises :class:`SolverError`: a failed solve never returns a number.
     """
-    if lam <= 0:
-        raise ValueError(f"the penalty lambda must be > 0, got {lam}")
+    if not lam > 0 or not math.isfinite(lam):
+        raise ValueError(f"the penalty lambda must be finite and > 0, got {lam}")
+    if not bandwidth > 0 or not math.isfinite(bandwidth):
+        raise ValueError(f"the bandwidth must be finite and > 0, got {bandwidth}")
+    p, q = p.positive(), q.positive()
     problem = _Problem(p, q, lam, bandwidth)
     record = NewtonRecord()
     alpha = _newton(problem, problem.v.clone(), max_iter, tol, record)
     penalised, kale, norm2 = problem.primal(alpha)
     record.duality_gap = problem.dual(alpha) - penalised
-    if not record.converged or record.duality_gap > gap_tol:
+    if not record.converged or not _certified(record.duality_gap, gap_tol):
         reason = record.message or f"duality gap {record.duality_gap:.2e} > {gap_tol:g}"
         alpha = _lbfgs_fallback(problem, alpha, record)
         penalised, kale, norm2 = problem.primal(alpha)
         record.duality_gap = problem.dual(alpha) - penalised
         record.message = f"{reason}; fell back to L-BFGS on log alpha, duality gap now {record.duality_gap:.2e}"
+        if not _certified(record.duality_gap, gap_tol):
+            raise SolverError(f"KALE smoothie (lambda={lam:g}, bandwidth={bandwidth:g}, n={p.points.shape[0]}, "
+                              f"m={q.points.shape[0]}) failed: {record.message}, above gap_tol={gap_tol:g}")
         warnings.warn(f"KALE smoothie (lambda={lam:g}): {record.message}", RuntimeWarning, stacklevel=2)
     critic = RKHSCritic(p.points, problem.w, q.points, alpha, lam, bandwidth)
     return SmoothieResult(value=(1 + lam) * penalised, penalised=penalised, kale=kale, rkhs_norm2=norm2,
                           critic=critic, record=record)
+
+
+@dataclass
+class Smoothie:
+    """The smoothie at a fixed kernel ``bandwidth`` (and default ``penalty``), keeping the duality gap of every
+    solve in ``gaps`` so that a notebook can report the largest one as its certificate.
+
+    ``device`` (optional) is where the points are moved before solving.
+    """
+
+    bandwidth: float
+    penalty: float | None = None
+    device: torch.device | str | None = None
+    gaps: list[float] = field(default_factory=list)
+
+    def __call__(self, p: Measure, q: Measure, lam: float | None = None) -> SmoothieResult:
+        """:func:`kale_smoothie` of ``p`` against ``q`` at ``lam`` (default: ``penalty``)."""
+        lam = self.penalty if lam is None else lam
+        if lam is None:
+            raise ValueError("no penalty given and no default penalty set")
+        if self.device is not None:
+            p, q = (Measure(m.points.to(self.device), None if m.weights is None else m.weights.to(self.device))
+                    for m in (p, q))
+        result = kale_smoothie(p, q, lam, self.bandwidth)
+        self.gaps.append(result.record.duality_gap)
+        return result
+
+    def of_samples(self, x: torch.Tensor, y: torch.Tensor, lam: float | None = None) -> float:
+        """(1 + lambda) F_lambda between the empirical measures of x: (n, d) and y: (m, d)."""
+        return self(Measure(x), Measure(y), lam).value
+
+    @property
+    def max_gap(self) -> float:
+        """The largest |duality gap| over the solves so far (NaN before any)."""
+        return max((abs(g) for g in self.gaps), default=math.nan)

@@ -17,16 +17,9 @@ from latentebm.divergences.kale_rkhs import gaussian_kernel
 from latentebm.divergences.variational import Measure
 
 
-def _w(measure: Measure) -> torch.Tensor:
-    n = measure.points.shape[0]
-    if measure.weights is None:
-        return torch.full((n,), 1.0 / n, dtype=measure.points.dtype, device=measure.points.device)
-    return measure.weights
-
-
 def mmd2(p: Measure, q: Measure, bandwidth: float = 1.0) -> float:
     """V-statistic w^T K_xx w + v^T K_yy v - 2 w^T K_xy v (the population value for the weighted measures)."""
-    w, v = _w(p), _w(q)
+    w, v = p.probabilities(), q.probabilities()
     k = lambda a, b: gaussian_kernel(a, b, bandwidth)  # noqa: E731
     return float(w @ k(p.points, p.points) @ w + v @ k(q.points, q.points) @ v - 2 * w @ k(p.points, q.points) @ v)
 

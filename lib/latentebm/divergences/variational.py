@@ -11,11 +11,15 @@ For KL in the form KALE uses (seed 001, "KL Approximate Lower-bound Estimator"):
 
 Expectations are taken under a :class:`Measure`: samples with equal weights, or quadrature nodes with weights,
 so the same code gives sample estimates and population values of the bound for a critic class.
+
+Written once here and used by every KALE estimator of the package: :func:`kale_bound` (objective (2) on
+energies E = f, with the constant c of the class E + R), :func:`dv_bound` (its Donsker-Varadhan form, (2)
+maximised over c), :func:`kl_dual` (objective (2) at a critic under two measures) and :func:`fit_critic`
+(full-batch L-BFGS or Adam on any such objective).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +28,7 @@ from torch import nn
 
 from latentebm.divergences.fdiv import FDivergence
 from latentebm.guards import check_finite
+from latentebm.ops import log_mean_exp
 
 
 @dataclass(frozen=True)
@@ -37,11 +42,43 @@ class Measure:
         """E[values] under the measure; values: (n,) -> scalar."""
         return weighted_mean(values, self.weights)
 
+    def probabilities(self) -> torch.Tensor:
+        """The weights ``(n,)`` in the points' dtype and device; 1/n each for the empirical measure."""
+        n = self.points.shape[0]
+        if self.weights is None:
+            return torch.full((n,), 1.0 / n, dtype=self.points.dtype, device=self.points.device)
+        return self.weights.to(self.points.dtype)
+
+    def positive(self) -> Measure:
+        """The same measure on its nodes of positive weight (a node of weight 0 carries no mass, but a solver
+        that divides by the weights, as the smoothie's entropy term does, must not see it).
+
+        Raises ValueError for non-finite points or weights, negative weights, or no mass at all.
+        """
+        if not bool(torch.isfinite(self.points).all()):
+            raise ValueError("a Measure's points must be finite")
+        if self.weights is None:
+            return self
+        weights = self.weights
+        if not bool(torch.isfinite(weights).all()) or bool((weights < 0).any()):
+            raise ValueError("a Measure's weights must be finite and non-negative")
+        keep = weights > 0
+        if not bool(keep.any()):
+            raise ValueError("a Measure needs at least one node of positive weight")
+        return self if bool(keep.all()) else Measure(self.points[keep], weights[keep])
+
     @staticmethod
     def from_density(grid: torch.Tensor, log_density: Callable[[torch.Tensor], torch.Tensor]) -> Measure:
-        """Quadrature measure on a uniform 1-D grid ``(n,)``: weights prop. to the density, summing to 1."""
+        """Quadrature measure on a uniform 1-D grid ``(n,)``: weights prop. to the density, summing to 1.
+
+        The nodes stay those of ``grid`` (so values computed on the grid can be averaged with :meth:`mean`);
+        where the density underflows a weight is exactly 0, and :meth:`positive` drops such nodes.
+        """
         weights = torch.exp(log_density(grid))
-        return Measure(grid.unsqueeze(-1), weights / weights.sum())
+        total = weights.sum()
+        if not bool(torch.isfinite(total)) or not total > 0:
+            raise ValueError(f"the density has no finite positive mass on the grid (sum of weights {float(total)})")
+        return Measure(grid.unsqueeze(-1), weights / total)
 
 
 def f_dual(divergence: FDivergence, critic: Callable, p: Measure, q: Measure) -> torch.Tensor:
@@ -69,7 +106,7 @@ def kale_bound(e_p: torch.Tensor, e_q: torch.Tensor, c: torch.Tensor | float = 0
 def dv_bound(e_p: torch.Tensor, e_q: torch.Tensor) -> torch.Tensor:
     """The Donsker-Varadhan form -E_P E - log E_Q exp(-E) (empirical means): :func:`kale_bound` maximised over
     the constant c, i.e. the generalized log-likelihood of a GEBM at fixed E (up to -log of the base)."""
-    return -e_p.mean() - (torch.logsumexp(-e_q, 0) - math.log(e_q.shape[0]))
+    return -e_p.mean() - log_mean_exp(-e_q)
 
 
 def kl_dual(critic: Callable, p: Measure, q: Measure) -> torch.Tensor:

@@ -2,9 +2,11 @@
 
 - :class:`LinearCritic`, :class:`QuadraticCritic`: small parametric classes, f(x) = w.x + b and
   f(x) = x^T A x + w.x + b (A symmetric), that hold -log(p/q) for equal- and unequal-variance Gaussians.
-- :class:`MLPCritic`: a multilayer perceptron; with ``lipschitz=L`` every linear layer is spectrally
-  normalised (power iteration, torch's parametrisation) and the output scaled by L, so that with 1-Lipschitz
-  activations the critic is (up to the power-iteration estimate) L-Lipschitz in x.
+  They start at f = 0 and draw nothing from any random stream.
+- :class:`MLPCritic`: a multilayer perceptron (:func:`latentebm.ops.mlp`); with ``lipschitz=L`` every linear
+  layer is spectrally normalised (power iteration, torch's parametrisation) and the output scaled by L, so that
+  with 1-Lipschitz activations the critic is (up to the power-iteration estimate) L-Lipschitz in x. Its initial
+  weights come from the global torch stream: build it inside :func:`latentebm.runtime.initialised_from`.
 All take ``x: (B, d)`` and return ``(B,)``.
 """
 
@@ -12,15 +14,19 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn.utils import skip_init
 from torch.nn.utils.parametrizations import spectral_norm
+
+from latentebm.ops import mlp
 
 
 class LinearCritic(nn.Module):
     def __init__(self, dim: int) -> None:
         super().__init__()
-        self.linear = nn.Linear(dim, 1)
-        nn.init.zeros_(self.linear.weight)
-        nn.init.zeros_(self.linear.bias)
+        self.linear = skip_init(nn.Linear, dim, 1)  # no random initialisation: the weights start at zero
+        with torch.no_grad():
+            self.linear.weight.zero_()
+            self.linear.bias.zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.linear(x).squeeze(-1)
@@ -47,14 +53,8 @@ class MLPCritic(nn.Module):
         lipschitz: float | None = None,
     ) -> None:
         super().__init__()
-        widths = [dim] + [hidden] * depth + [1]
-        layers: list[nn.Module] = []
-        for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
-            linear = nn.Linear(n_in, n_out)
-            layers.append(spectral_norm(linear) if lipschitz is not None else linear)
-            if i < len(widths) - 2:
-                layers.append(activation())
-        self.net = nn.Sequential(*layers)
+        wrap = spectral_norm if lipschitz is not None else None
+        self.net = mlp([dim] + [hidden] * depth + [1], activation=activation, wrap=wrap)
         self.scale = 1.0 if lipschitz is None else float(lipschitz)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

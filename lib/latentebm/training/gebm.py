@@ -4,7 +4,8 @@ base measure").
 Notation: data P; base Q_theta, x = B_theta(z), z ~ eta = N(0, I); energy E; scalar c (the log-partition).
 
 - Energy step: ascend F(E, c) = -E_P[E + c] - E_{Q_theta}[exp(-E - c)] + 1 (the KALE lower bound on the
-  generalized log-likelihood; :func:`kale_objective`), optionally minus a gradient penalty.
+  generalized log-likelihood; :func:`latentebm.divergences.variational.kale_bound`), optionally minus a gradient
+  penalty.
 - Base step: descend K(theta) with c at its batch value log mean exp(-E(B_theta(z))); the theta-gradient of
   -log mean_i exp(-E(B_theta(z_i))) (:func:`base_objective`) is sum_i w_i grad_x E(B(z_i)) grad_theta B(z_i),
   w = softmax(-E(B(z))): the self-normalised importance-weighted estimator of the gradient theorem.
