@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import torch
 from latentebm.metrics import likelihood
-from latentebm.models.flows import RealNVP, standard_normal_log_prob
+from latentebm.models.flows import RealNVP
+from latentebm.ops import standard_normal_log_prob
+from latentebm.runtime import initialised_from, torch_generator
 from latentebm.samplers import langevin
 from latentebm.training.ebm import EnergyOnBase
 
@@ -23,7 +25,8 @@ class Quadratic(torch.nn.Module):
 
 def model() -> EnergyOnBase:
     torch.set_default_dtype(torch.float64)
-    return EnergyOnBase(RealNVP(D, 2, 4), Quadratic())  # zero-initialised couplings: the identity map
+    with initialised_from(torch_generator(0)):
+        return EnergyOnBase(RealNVP(D, 2, 4), Quadratic())  # zero-initialised couplings: the identity map
 
 
 def assert_unbiased_in_z(estimate, repeats):
@@ -33,7 +36,7 @@ def assert_unbiased_in_z(estimate, repeats):
 
 
 def test_importance_sampling_is_unbiased_in_z():
-    estimate = model().log_z(n=4, repeats=4000, generator=torch.Generator().manual_seed(0))
+    estimate = model().log_z(n=4, repeats=4000, rng=torch.Generator().manual_seed(0))
     assert_unbiased_in_z(estimate, 4000)
     assert estimate.mean < LOG_Z  # with n = 4, log Z_hat is visibly biased low (Jensen)
     assert estimate.pooled == pytest.approx(LOG_Z, abs=0.02)
@@ -43,16 +46,26 @@ def test_ais_is_unbiased_in_z_and_tighter_than_plain_importance_sampling():
     m = model()
     g = torch.Generator().manual_seed(1)
     energy_of_latent = lambda z: m.energy(m.base.generate(z)[0])  # noqa: E731
-    ais = likelihood.ais_log_z(energy_of_latent, D, n=4, repeats=1000, n_temperatures=20, step_size=0.3,
-                               generator=g)
+    ais = likelihood.ais_log_z(energy_of_latent, D, n=4, repeats=1000, n_temperatures=20, step_size=0.3, rng=g)
     assert_unbiased_in_z(ais, 1000)
-    plain = m.log_z(n=4, repeats=1000, generator=g)
+    plain = m.log_z(n=4, repeats=1000, rng=g)
     assert ais.std < 0.5 * plain.std
 
 
-def test_effective_sample_size_bounds():
-    assert likelihood.effective_sample_size(torch.zeros(10)) == pytest.approx(10.0)
-    assert likelihood.effective_sample_size(torch.tensor([0.0, -1e3, -1e3])) == pytest.approx(1.0)
+def test_the_estimate_summarises_each_repeat_along_its_draws():
+    """Weights (1, 3) then (2, 2): each repeat's Z_hat is 2 (log-mean-exp along the draws, not the repeats)."""
+    repeats = iter(torch.log(torch.tensor([[1.0, 3.0], [2.0, 2.0]], dtype=torch.float64)))
+    estimate = likelihood.importance_log_z(lambda n, rng: next(repeats), 2, 2, torch.Generator())
+    assert estimate.estimates.tolist() == pytest.approx([math.log(2.0), math.log(2.0)])
+    assert estimate.pooled == pytest.approx(math.log(2.0))
+    assert estimate.ess == pytest.approx((1.6 + 2.0) / 2)  # (1 + 3)^2 / (1 + 9) and (2 + 2)^2 / (4 + 4)
+
+
+def test_gaussian_fit_nll_is_the_closed_form():
+    rng = torch.Generator().manual_seed(0)
+    train, test = torch.randn(5000, 2, generator=rng, dtype=torch.float64), torch.zeros(1, 2, dtype=torch.float64)
+    # a standard normal fitted to its own sample: the NLL at 0 is log(2 pi), up to the sampling error
+    assert likelihood.gaussian_fit_nll(train, test) == pytest.approx(math.log(2 * math.pi), abs=0.05)
 
 
 def test_mala_samples_a_gaussian_and_ula_is_close():

@@ -8,6 +8,7 @@ import pytest
 import torch
 from latentebm.divergences.short_run_kl import kl_up_to_log_evidence, tune_by_gradient, tune_by_grid
 from latentebm.models.factor_analysis import FactorAnalysis, gaussian_kl
+from latentebm.ops import standard_normal_log_prob
 from latentebm.samplers.inference import run_chain, unrolled_map
 from latentebm.samplers.nuts_reference import toy_log_joint, toy_weights
 
@@ -15,7 +16,7 @@ from latentebm.samplers.nuts_reference import toy_log_joint, toy_weights
 @pytest.fixture
 def fa(generator):
     torch.set_default_dtype(torch.float64)
-    return FactorAnalysis.random(x_dim=8, z_dim=3, sigma=0.5, generator=generator)
+    return FactorAnalysis.random(x_dim=8, z_dim=3, sigma=0.5, rng=generator)
 
 
 def toy_problem(generator, n):
@@ -53,7 +54,7 @@ def test_hutchinson_logdet_agrees_with_exact(generator):
     s = torch.tensor(0.1)
     exact = unrolled_map(log_joint, z0, s, 3).logdet.detach()
     estimate = unrolled_map(log_joint, z0, s, 3, logdet="hutchinson", n_probes=1000, n_terms=10,
-                            generator=generator).logdet.detach()
+                            rng=generator).logdet.detach()
     # Rademacher probes: per probe and step the error has variance 2 sum_{i != j} L_ij^2, L = log(I + eta H),
     # about 0.4 here at most; 1000 probes and 3 steps give a standard error near 0.035, so 0.1 is ~3 errors
     np.testing.assert_allclose(estimate, exact, atol=0.1)
@@ -100,9 +101,7 @@ def test_kl_estimator_matches_closed_form_in_factor_analysis(fa, generator, s):
     z0 = torch.randn(n, 3, generator=generator)
     xs = x.repeat(n, 1)
     mapped = unrolled_map(lambda z: fa.log_joint(xs, z), z0, torch.tensor(s), 25)
-    from latentebm.divergences.short_run_kl import log_standard_normal
-
-    terms = (log_standard_normal(z0) - mapped.logdet - fa.log_joint(xs, mapped.z)).detach()
+    terms = (standard_normal_log_prob(z0) - mapped.logdet - fa.log_joint(xs, mapped.z)).detach()
     estimate = terms.mean() + fa.log_evidence(x)[0]
     closed = gaussian_kl(*fa.short_run(x, s, 25), *fa.posterior(x))[0]
     standard_error = terms.std() / math.sqrt(n)
@@ -135,3 +134,24 @@ def test_folding_map_is_inadmissible(generator):
     assert not unrolled_map(log_joint, z0, torch.tensor(0.05), 10).folds
     assert unrolled_map(log_joint, z0, torch.tensor(2.0), 10).folds
     assert kl_up_to_log_evidence(log_joint, z0, torch.tensor(2.0), 10).item() == float("inf")
+
+
+def test_one_example_scores_a_batch_of_chains_by_broadcasting(fa, generator):
+    """The notebook scores one x (1, D) against chains z (C, d) without repeating x."""
+    x, _ = fa.sample(1, generator)
+    z = torch.randn(7, 3, generator=generator)
+    torch.testing.assert_close(fa.log_joint(x, z), fa.log_joint(x.repeat(7, 1), z))
+
+
+def test_tuning_keeps_the_dtype_it_is_given(fa, generator):
+    x, _ = fa.sample(1, generator)
+    z0 = torch.randn(50, 3, generator=generator)
+    seen = []
+
+    def objective(s):
+        seen.append(s.dtype)
+        return kl_up_to_log_evidence(lambda z: fa.log_joint(x, z), z0, s, 5)
+
+    tune_by_grid(objective, [0.1, 0.2], dtype=torch.float32)
+    tune_by_gradient(objective, 0.1, steps=2, dtype=torch.float32)
+    assert set(seen) == {torch.float32}

@@ -1,5 +1,15 @@
 from latentebm.catalogue import Headline, KeyFigure, NotebookSpec
-from latentebm.parameters import Knob
+from latentebm.catalogue.knobs import Knob
+from latentebm.data.tabular import CI_DATASETS, DATASETS, FULL_DATASETS
+from latentebm.experiments.realnvp import RECIPES
+
+_CI, _FULL = RECIPES["ci"], RECIPES["full"]
+
+
+def _recipe_knob(name: str, help: str, **checks) -> Knob:
+    """A knob whose profile values are the recipe's (experiments/realnvp.py holds every training default)."""
+    return Knob(name, getattr(_CI, name), getattr(_FULL, name), help, **checks)
+
 
 _METHODS = (("mle", "NVP alone (MLE)"), ("cd", "NVP + energy by CD"), ("dv", "NVP + energy by Donsker-Varadhan"),
             ("kale", "NVP + energy by KALE"))
@@ -16,25 +26,26 @@ SPEC = NotebookSpec(
     "GEBM is an ordinary EBM with base measure q_theta; the flow's change-of-variables density; the energy trained "
     "by KALE, Donsker-Varadhan and contrastive divergence; test log-likelihoods with log Z by importance sampling.",
     knobs=(
-        Knob("datasets", "sklearn_wine", "redwine,whitewine,parkinsons,hepmass,miniboone",
-             "comma-separated tabular datasets for the NLL table (data/tabular.py)", kind=str),
+        Knob("datasets", list(CI_DATASETS), list(FULL_DATASETS),
+             "tabular datasets for the NLL table (data/tabular.py), a list or comma-separated", kind=list,
+             element=str, choices=DATASETS),
         Knob("n_seeds", 3, 5, "training seeds per dataset (spread of the table)", minimum=1),
-        Knob("flow_layers", 4, 8, "affine coupling layers of the Real NVP", minimum=1),
-        Knob("flow_hidden", 32, 128, "hidden width of each coupling's MLP", minimum=1),
-        Knob("flow_steps", 400, 20000, "Adam steps of maximum-likelihood training of the NVP", minimum=1),
-        Knob("flow_lr", 1e-3, 1e-4, "Adam learning rate of the NVP", kind=float, minimum=0.0),
-        Knob("batch_size", 64, 128, "data minibatch for every training loop", minimum=1),
-        Knob("energy_hidden", 32, 128, "hidden width of the energy MLP (two hidden layers)", minimum=1),
-        Knob("energy_steps", 300, 5000, "Adam steps of energy training, per method", minimum=1),
-        Knob("energy_lr", 2e-3, 1e-4, "Adam learning rate of the energy (and KALE's c)", kind=float, minimum=0.0),
-        Knob("n_base", 256, 1024, "base draws per step for the Q-expectations of KALE and DV", minimum=2),
-        Knob("cd_negatives", 64, 256, "Langevin negatives per contrastive-divergence step", minimum=2),
-        Knob("langevin_steps", 20, 50, "short-run latent Langevin steps per CD step (from base draws)", minimum=1),
-        Knob("langevin_step_size", 0.1, 0.05, "latent Langevin step size gamma", kind=float, minimum=0.0),
-        Knob("train_base", False, False, "train the NVP jointly with the energy (else it stays at its MLE)",
-             kind=bool),
-        Knob("eval_every", 25, 250, "steps between validation checks (model selection)", minimum=1),
-        Knob("eval_samples", 2048, 16384, "base draws for log Z at each validation check", minimum=2),
+        _recipe_knob("flow_layers", "affine coupling layers of the Real NVP", minimum=1),
+        _recipe_knob("flow_hidden", "hidden width of each coupling's MLP", minimum=1),
+        _recipe_knob("flow_steps", "Adam steps of maximum-likelihood training of the NVP", minimum=1),
+        _recipe_knob("flow_lr", "Adam learning rate of the NVP", kind=float, minimum=0.0),
+        _recipe_knob("batch_size", "data minibatch for every training loop", minimum=1),
+        _recipe_knob("energy_hidden", "hidden width of the energy MLP (two hidden layers)", minimum=1),
+        _recipe_knob("energy_steps", "Adam steps of energy training, per method", minimum=1),
+        _recipe_knob("energy_lr", "Adam learning rate of the energy (and KALE's c)", kind=float, minimum=0.0),
+        _recipe_knob("n_base", "base draws per step for the Q-expectations of KALE and DV", minimum=2),
+        _recipe_knob("cd_negatives", "Langevin negatives per contrastive-divergence step", minimum=2),
+        _recipe_knob("langevin_steps", "short-run latent Langevin steps per CD step (from base draws)", minimum=1),
+        _recipe_knob("langevin_step_size", "latent Langevin step size gamma", kind=float, minimum=0.0),
+        _recipe_knob("train_base", "train the NVP jointly with the energy (else it stays at its MLE)", kind=bool),
+        _recipe_knob("eval_every", "steps between validation checks (model selection)", minimum=1),
+        _recipe_knob("eval_samples", "base draws for log Z at each validation check (the same at every check)",
+                     minimum=2),
         Knob("log_z_samples", 4096, 65536, "base draws per importance-sampling repeat for the test log Z",
              minimum=2),
         Knob("log_z_repeats", 8, 20, "independent repeats of the test log Z (its spread)", minimum=2),
@@ -42,10 +53,10 @@ SPEC = NotebookSpec(
         Knob("ais_chains", 256, 2048, "AIS chains per repeat", minimum=2),
         Knob("ais_step_size", 5e-2, 2e-2, "MALA step size inside AIS (latent space)", kind=float, minimum=0.0),
         Knob("checkpoint_every", 0, 1000, "steps between checkpoints of every training run (0: none)", minimum=0),
-        Knob("toy_samples", 2000, 20000, "two-moons training points for the 2-D checks", minimum=10),
-        Knob("toy_flow_steps", 300, 3000, "MLE steps of the 2-D NVP", minimum=1),
-        Knob("toy_energy_steps", 800, 3000, "KALE steps of the 2-D energy", minimum=1),
-        Knob("grid_cells", 240, 480, "grid cells per axis on [-3, 3]^2 (a multiple of 8)", minimum=8),
+        _recipe_knob("toy_samples", "two-moons training points for the 2-D checks", minimum=10),
+        _recipe_knob("toy_flow_steps", "MLE steps of the 2-D NVP", minimum=1),
+        _recipe_knob("toy_energy_steps", "KALE steps of the 2-D energy", minimum=1),
+        Knob("grid_cells", 240, 480, "grid cells per axis on [-3, 3]^2 (a multiple of 8)", minimum=8, multiple_of=8),
         Knob("box_samples", 20000, 200000, "flow samples for the box-probability check", minimum=100),
     ),
     headlines=(

@@ -1,5 +1,17 @@
 from latentebm.catalogue import Headline, KeyFigure, NotebookSpec
-from latentebm.parameters import Knob
+from latentebm.catalogue.knobs import Knob
+from latentebm.experiments.latent_generators import RECIPES
+
+_CI, _FULL = RECIPES["ci"], RECIPES["full"]
+
+
+def _recipe_knob(name: str, help: str, **checks) -> Knob:
+    """A knob whose profile values are the recipe's (experiments/latent_generators.py holds every learning
+    default); tuples are offered as lists."""
+    ci, full = (getattr(r, name) for r in (_CI, _FULL))
+    as_knob = (lambda v: list(v) if isinstance(v, tuple) else v)  # noqa: E731
+    return Knob(name, as_knob(ci), as_knob(full), help, **checks)
+
 
 SPEC = NotebookSpec(
     name="08_latent_generators",
@@ -10,7 +22,7 @@ SPEC = NotebookSpec(
     "posterior sampler (persistent Langevin, short-run gradient ascent), and the step size minimising "
     "KL(q_s || p(z|x)) through the log-determinant of the K-step map.",
     knobs=(
-        Knob("n_steps", 25, 25, "K: short-run inference steps (the authors' 25)", minimum=1),
+        _recipe_knob("n_steps", "K: short-run inference steps (the authors' 25)", minimum=1),
         Knob("fa_dims", [10, 3], [50, 10], "factor analysis: data and latent dimensions", kind=list, element=int,
              minimum=1),
         Knob("fa_sigma", 0.5, 0.5, "factor analysis: noise standard deviation", kind=float, minimum=1e-3),
@@ -22,28 +34,26 @@ SPEC = NotebookSpec(
         Knob("nuts_warmup", 300, 2000, "NUTS warm-up iterations per chain", minimum=10),
         Knob("nuts_samples", 500, 5000, "NUTS draws per chain", minimum=10),
         Knob("nuts_chains", 2, 4, "NUTS chains", minimum=1),
-        Knob("dataset", "digits", "mnist", "image set", kind=str, choices=("digits", "mnist_subset", "mnist")),
-        Knob("n_test", 300, 10000, "held-out images", minimum=10),
-        Knob("latent_dims", [8], [32], "latent layer sizes of the one-layer model", kind=list, element=int,
-             minimum=1),
-        Knob("layered_dims", [2, 6], [4, 8, 16], "latent layer sizes, top to bottom, of the layered model",
-             kind=list, element=int, minimum=1),
-        Knob("hidden", 64, 512, "hidden width of generator and encoder", minimum=4),
-        Knob("sigma", 0.15, 0.15, "observation noise sigma (the authors' 0.15)", kind=float, minimum=1e-3),
-        Knob("train_steps", 300, 20000, "learning steps per model", minimum=1),
-        Knob("batch_size", 100, 128, "images per learning step", minimum=1),
-        Knob("lr", 2e-3, 1e-3, "Adam learning rate", kind=float, minimum=0.0),
-        Knob("s_init", 0.1, 0.05, "initial inference step size (the authors' fixed 0.05 in full)", kind=float,
-             minimum=1e-4),
-        Knob("tune_every", 100, 1000, "learning steps between two step-size tunings", minimum=1),
-        Knob("tune_grid", [0.05, 0.1, 0.15, 0.2, 0.3, 0.4], [0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4],
-             "grid for the grid search of s", kind=list, minimum=1e-4),
-        Knob("tune_batch", 16, 64, "images in the KL objective while tuning", minimum=1),
-        Knob("abp_langevin_steps", 10, 30, "Langevin steps per visit of a persistent chain (ABP)", minimum=1),
+        _recipe_knob("dataset", "image set", kind=str, choices=("digits", "mnist_subset", "mnist")),
+        _recipe_knob("n_test", "held-out images", minimum=10),
+        _recipe_knob("latent_dims", "latent layer sizes of the one-layer model", kind=list, element=int, minimum=1),
+        _recipe_knob("layered_dims", "latent layer sizes, top to bottom, of the layered model", kind=list,
+                     element=int, minimum=1),
+        _recipe_knob("hidden", "hidden width of generator and encoder", minimum=4),
+        _recipe_knob("sigma", "observation noise sigma (the authors' 0.15)", kind=float, minimum=1e-3),
+        _recipe_knob("train_steps", "learning steps per model", minimum=1),
+        _recipe_knob("batch_size", "images per learning step", minimum=1),
+        _recipe_knob("lr", "Adam learning rate", kind=float, minimum=0.0),
+        _recipe_knob("s_init", "initial inference step size (the authors' fixed 0.05 in full)", kind=float,
+                     minimum=1e-4),
+        _recipe_knob("tune_every", "learning steps between two step-size tunings", minimum=1),
+        _recipe_knob("tune_grid", "grid for the grid search of s", kind=list, minimum=1e-4),
+        _recipe_knob("tune_batch", "images in the KL objective while tuning", minimum=1),
+        _recipe_knob("abp_langevin_steps", "Langevin steps per visit of a persistent chain (ABP)", minimum=1),
         Knob("eval_grid", [0.05, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8], [0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8],
              "step sizes for the held-out reconstruction curve", kind=list, minimum=1e-4),
         Knob("n_seeds", 3, 5, "seeds for the step size over training", minimum=1),
-        Knob("vae_steps", 300, 20000, "VAE learning steps (as many as the other models)", minimum=1),
+        _recipe_knob("vae_steps", "VAE learning steps (as many as the other models)", minimum=1),
         Knob("checkpoint_every", 0, 1000, "learning steps between checkpoints (0: none)", minimum=0),
     ),
     headlines=(

@@ -32,9 +32,12 @@ def load(name: str) -> tuple[np.ndarray, np.ndarray]:
     return _flat_unit(x), labels.numpy()
 
 
-def split(pixels: np.ndarray, n_test: int, seed: int, device: torch.device | str = "cpu",
+def split(pixels: np.ndarray, n_test: int, rng: np.random.Generator, device: torch.device | str = "cpu",
           ) -> tuple[torch.Tensor, torch.Tensor]:
-    """A seeded random split into ``(train (N - n_test, D), test (n_test, D))`` float32 tensors on ``device``."""
-    order = np.random.default_rng(seed).permutation(len(pixels))
+    """A random split by a permutation from ``rng`` into ``(train (N - n_test, D), test (n_test, D))`` float32
+    tensors on ``device``; ``n_test`` must leave some training images (ValueError otherwise)."""
+    if not 0 < n_test < len(pixels):
+        raise ValueError(f"n_test must lie in (0, {len(pixels)}) for {len(pixels)} images, got {n_test}")
+    order = rng.permutation(len(pixels))
     tensor = torch.from_numpy(pixels[order]).to(device)
     return tensor[n_test:], tensor[:n_test]

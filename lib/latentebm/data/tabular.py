@@ -31,11 +31,12 @@ import numpy as np
 import torch
 
 from latentebm import paths
-from latentebm.parameters import ParameterError
 
 SPLIT_SEED = 20210503
 CI_DATASETS = ("sklearn_wine",)
 FULL_DATASETS = ("redwine", "whitewine", "parkinsons", "hepmass", "miniboone")
+DATASETS = CI_DATASETS + FULL_DATASETS
+"""every name :func:`load` knows (a notebook's catalogue spec offers them as the choices of its knob)"""
 
 UCI = "https://archive.ics.uci.edu/ml/machine-learning-databases"
 SOURCES: dict[str, tuple[str, str | None]] = {
@@ -58,16 +59,6 @@ class TabularSplits:
     @property
     def dim(self) -> int:
         return self.train.shape[1]
-
-
-def check_names(names: str) -> list[str]:
-    """Comma-separated dataset names -> list, or ParameterError naming the ``datasets`` parameter."""
-    chosen = [n.strip() for n in names.split(",") if n.strip()]
-    known = CI_DATASETS + FULL_DATASETS
-    bad = [n for n in chosen if n not in known]
-    if not chosen or bad:
-        raise ParameterError(f"parameter 'datasets' must name some of {list(known)}, got {names!r}")
-    return chosen
 
 
 def split_and_standardise(name: str, x: np.ndarray, fractions: tuple[float, float] = (0.2, 0.2),
@@ -168,6 +159,7 @@ LOADERS = {"sklearn_wine": sklearn_wine, "redwine": lambda: _uci_wine("winequali
 
 def load(name: str, dtype: torch.dtype | None = None) -> TabularSplits:
     """The standardised fixed splits of dataset ``name`` (20% validation, 20% test for every dataset; the
-    published MAF splits of HepMass and MiniBoone are not kept)."""
-    check_names(name)
+    published MAF splits of HepMass and MiniBoone are not kept). An unknown name is a ValueError naming it."""
+    if name not in LOADERS:
+        raise ValueError(f"unknown tabular dataset {name!r}; known: {list(DATASETS)}")
     return split_and_standardise(name, LOADERS[name](), dtype=dtype)

@@ -7,6 +7,8 @@ With ``z_0 ~ p_0 = N(0, I)`` and the K-step gradient-ascent map ``z_K = F_s(z_0)
     KL(q_s(z|x) || p(z|x)) = E_{z_0}[ log p_0(z_0) - log|det dF_s/dz_0| - log p(x, F_s(z_0)) ] + log p(x).
 
 ``log p(x)`` does not depend on s: minimising the expectation (the "KL up to log p(x)") over s minimises the KL.
+Here: that objective (:func:`kl_up_to_log_evidence`) and two searches for its minimiser, over a grid
+(:func:`tune_by_grid`) and by gradient descent in ``log s`` (:func:`tune_by_gradient`).
 """
 
 from __future__ import annotations
@@ -17,12 +19,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from latentebm.ops import standard_normal_log_prob
 from latentebm.samplers.inference import LogJoint, unrolled_map
-
-
-def log_standard_normal(z: Tensor) -> Tensor:
-    """``log N(z; 0, I)`` per row, ``z (B, d) -> (B,)``."""
-    return -0.5 * (z**2).sum(dim=1) - 0.5 * z.shape[1] * torch.log(torch.tensor(2 * torch.pi, dtype=z.dtype))
 
 
 def kl_up_to_log_evidence(log_joint: LogJoint, z0: Tensor, s: Tensor, n_steps: int, logdet: str = "exact",
@@ -37,7 +35,7 @@ def kl_up_to_log_evidence(log_joint: LogJoint, z0: Tensor, s: Tensor, n_steps: i
     mapped = unrolled_map(log_joint, z0, s, n_steps, logdet=logdet, **estimator)
     if mapped.folds:  # not injective: the formula would undercount log q_s; treat this s as inadmissible
         return torch.full((), float("inf"), dtype=z0.dtype, device=z0.device)
-    return (log_standard_normal(z0) - mapped.logdet - log_joint(mapped.z)).mean()
+    return (standard_normal_log_prob(z0) - mapped.logdet - log_joint(mapped.z)).mean()
 
 
 @dataclass
@@ -49,24 +47,28 @@ class StepSizeFit:
     trace_objective: list[float]
 
 
-def tune_by_grid(objective: Callable[[Tensor], Tensor], grid: Sequence[float]) -> StepSizeFit:
-    """Evaluate ``objective(s)`` on a grid of step sizes; return the minimiser and the curve."""
+def tune_by_grid(objective: Callable[[Tensor], Tensor], grid: Sequence[float],
+                 dtype: torch.dtype | None = None) -> StepSizeFit:
+    """Evaluate ``objective(s)`` on a grid of step sizes (``s`` a scalar tensor of ``dtype``, torch's default if
+    ``None``); return the minimiser and the curve."""
+    dtype = dtype or torch.get_default_dtype()
     values = []
     for s in grid:
         with torch.enable_grad():
-            values.append(objective(torch.tensor(float(s), dtype=torch.get_default_dtype())).detach().item())
+            values.append(objective(torch.tensor(float(s), dtype=dtype)).detach().item())
     finite = [(v, s) for v, s in zip(values, grid, strict=True) if v == v and abs(v) != float("inf")]
     best = min(finite)[1]
     return StepSizeFit(float(best), [float(s) for s in grid], values)
 
 
 def tune_by_gradient(objective: Callable[[Tensor], Tensor], s0: float, steps: int, lr: float = 0.05,
-                     s_max: float = 10.0) -> StepSizeFit:
+                     s_max: float = 10.0, dtype: torch.dtype | None = None) -> StepSizeFit:
     """Adam descent of ``objective(s)`` over ``log s`` from ``s0`` (log keeps s > 0); ``s`` is capped at ``s_max``.
 
-    Where the objective is not finite (the map folds), the step is undone and ``log s`` moves back by ``lr``.
+    ``log s`` is a scalar of ``dtype`` (torch's default if ``None``). Where the objective is not finite (the map
+    folds), the step is undone and ``log s`` moves back by ``lr``.
     """
-    log_s = torch.tensor(float(s0), dtype=torch.get_default_dtype()).log().requires_grad_(True)
+    log_s = torch.tensor(float(s0), dtype=dtype or torch.get_default_dtype()).log().requires_grad_(True)
     optimiser = torch.optim.Adam([log_s], lr=lr)
     trace_s, trace_objective = [], []
     for _ in range(steps):

@@ -15,30 +15,20 @@ moves leaving each pi_beta invariant; the weights
 
     log w = sum_k (beta_k - beta_{k-1}) (-E(B(z_{k-1})))                                          (2)
 
-again give an unbiased estimate exp(log w) of Z.
+again give an unbiased estimate exp(log w) of Z. Log-mean-exp and the effective sample size are
+:mod:`latentebm.ops`'s. :func:`gaussian_fit_nll` is the baseline density every table is read against.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from latentebm.models.flows import standard_normal_log_prob
+from latentebm.ops import effective_sample_size, log_mean_exp, standard_normal_log_prob
 from latentebm.samplers import langevin
-
-
-def log_mean_exp(a: torch.Tensor, dim: int = -1) -> torch.Tensor:
-    """log (1/n) sum exp(a) along ``dim``, stably."""
-    return torch.logsumexp(a, dim=dim) - math.log(a.shape[dim])
-
-
-def effective_sample_size(log_w: torch.Tensor) -> float:
-    """(sum w)^2 / sum w^2 for weights given by their logs; log_w: (n,)."""
-    return math.exp(2 * torch.logsumexp(log_w, 0).item() - torch.logsumexp(2 * log_w, 0).item())
 
 
 @dataclass(frozen=True)
@@ -62,26 +52,26 @@ class LogZEstimate:
 
 def _summarise(log_w: torch.Tensor) -> LogZEstimate:
     """log_w: (R, n) log-weights of R independent repeats."""
-    estimates = log_mean_exp(log_w, 1)
+    estimates = log_mean_exp(log_w, dim=1)
     ess = float(np.mean([effective_sample_size(row) for row in log_w]))
-    return LogZEstimate(estimates.detach().cpu().numpy(), log_mean_exp(log_w.reshape(-1), 0).item(), ess,
+    return LogZEstimate(estimates.detach().cpu().numpy(), log_mean_exp(log_w.reshape(-1), dim=0).item(), ess,
                         log_w.shape[1])
 
 
 def importance_log_z(log_weights: Callable[[int, torch.Generator], torch.Tensor], n: int, repeats: int,
-                     generator: torch.Generator) -> LogZEstimate:
+                     rng: torch.Generator) -> LogZEstimate:
     """Estimator (1), ``repeats`` times with ``n`` proposal draws each.
 
-    ``log_weights(n, generator) -> (n,)`` draws x_i from the proposal and returns log w_i (for the base as
+    ``log_weights(n, rng) -> (n,)`` draws x_i from the proposal and returns log w_i (for the base as
     proposal, -E(x_i)).
     """
     with torch.no_grad():
-        log_w = torch.stack([log_weights(n, generator) for _ in range(repeats)])
+        log_w = torch.stack([log_weights(n, rng) for _ in range(repeats)])
     return _summarise(log_w)
 
 
 def ais_log_z(energy_of_latent: Callable[[torch.Tensor], torch.Tensor], dim: int, n: int, repeats: int,
-              n_temperatures: int, step_size: float, generator: torch.Generator,
+              n_temperatures: int, step_size: float, rng: torch.Generator,
               dtype: torch.dtype | None = None, device: torch.device | str = "cpu") -> LogZEstimate:
     """AIS (2) from eta = N(0, I_dim) to eta(z) exp(-E(B(z))), one MALA move per temperature, on
     ``repeats * n`` chains; ``energy_of_latent(z: (B, dim)) -> (B,)`` is E(B(z)).
@@ -90,7 +80,7 @@ def ais_log_z(energy_of_latent: Callable[[torch.Tensor], torch.Tensor], dim: int
     """
     betas = torch.linspace(0.0, 1.0, n_temperatures + 1, dtype=torch.float64) ** 4
     dtype = dtype or torch.get_default_dtype()
-    z = torch.randn(repeats * n, dim, generator=generator, dtype=dtype, device=device)
+    z = torch.randn(repeats * n, dim, generator=rng, dtype=dtype, device=device)
     log_w = torch.zeros(repeats * n, dtype=dtype, device=device)
     energy = energy_of_latent(z).detach()
     for beta_prev, beta in zip(betas[:-1].tolist(), betas[1:].tolist(), strict=True):
@@ -99,8 +89,15 @@ def ais_log_z(energy_of_latent: Callable[[torch.Tensor], torch.Tensor], dim: int
         def potential(latent: torch.Tensor, beta: float = beta) -> torch.Tensor:
             return -standard_normal_log_prob(latent) + beta * energy_of_latent(latent)
 
-        state = langevin.mala_step(langevin.init(z, potential), potential, step_size, generator)
+        state = langevin.mala_step(langevin.init(z, potential), potential, step_size, rng)
         z = state.z
         with torch.no_grad():
             energy = energy_of_latent(z)
     return _summarise(log_w.reshape(repeats, n))
+
+
+def gaussian_fit_nll(x_train: torch.Tensor, x_test: torch.Tensor) -> float:
+    """Mean test NLL of the Gaussian fitted to ``x_train: (n, d)`` by maximum likelihood (its mean and its
+    covariance with 1/n), on ``x_test: (m, d)``: the simplest density baseline."""
+    gaussian = torch.distributions.MultivariateNormal(x_train.mean(0), torch.cov(x_train.T, correction=0))
+    return -gaussian.log_prob(x_test).mean().item()

@@ -24,9 +24,10 @@ class FactorAnalysis:
     sigma: float
 
     @classmethod
-    def random(cls, x_dim: int, z_dim: int, sigma: float, generator: torch.Generator) -> FactorAnalysis:
-        W = torch.randn(x_dim, z_dim, generator=generator, dtype=torch.float64) / math.sqrt(z_dim)
-        mu = torch.randn(x_dim, generator=generator, dtype=torch.float64) * 0.1
+    def random(cls, x_dim: int, z_dim: int, sigma: float, rng: torch.Generator) -> FactorAnalysis:
+        """``W`` with N(0, 1/d) entries and ``mu`` with N(0, 0.01) entries from ``rng`` (float64)."""
+        W = torch.randn(x_dim, z_dim, generator=rng, dtype=torch.float64) / math.sqrt(z_dim)
+        mu = torch.randn(x_dim, generator=rng, dtype=torch.float64) * 0.1
         return cls(W, mu, sigma)
 
     @property
@@ -34,14 +35,15 @@ class FactorAnalysis:
         """``A = I + W^T W / sigma^2``, ``(d, d)``."""
         return torch.eye(self.W.shape[1], dtype=self.W.dtype) + self.W.T @ self.W / self.sigma**2
 
-    def sample(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-        """``(x (n, D), z (n, d))`` from the model."""
-        z = torch.randn(n, self.W.shape[1], generator=generator, dtype=self.W.dtype)
-        eps = torch.randn(n, self.W.shape[0], generator=generator, dtype=self.W.dtype)
+    def sample(self, n: int, rng: torch.Generator) -> tuple[Tensor, Tensor]:
+        """``(x (n, D), z (n, d))`` from the model, drawn from ``rng``."""
+        z = torch.randn(n, self.W.shape[1], generator=rng, dtype=self.W.dtype)
+        eps = torch.randn(n, self.W.shape[0], generator=rng, dtype=self.W.dtype)
         return z @ self.W.T + self.mu + self.sigma * eps, z
 
     def log_joint(self, x: Tensor, z: Tensor) -> Tensor:
-        """``log p(x, z)``, ``x (B, D)``, ``z (B, d) -> (B,)``."""
+        """``log p(x, z)``, ``x (B, D)``, ``z (B, d) -> (B,)``; ``x (1, D)`` scores one example against a batch
+        of chains ``z``."""
         D, d = self.W.shape
         residual = x - z @ self.W.T - self.mu
         return (-0.5 * (residual**2).sum(1) / self.sigma**2 - 0.5 * D * math.log(2 * math.pi * self.sigma**2)

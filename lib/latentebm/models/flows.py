@@ -13,15 +13,17 @@ Each affine coupling layer keeps the coordinates where the mask m is 1 and trans
 so its Jacobian is triangular (after a permutation) and its inverse is explicit,
 ``x = m * y + (1 - m) * (y - t(m * y)) * exp(-s(m * y))``. Masks alternate from layer to layer so every
 coordinate is transformed. ``s`` is bounded by ``scale * tanh`` for stable training.
-All functions take ``x: (B, d)``; log-densities are ``(B,)``.
+All functions take ``x: (B, d)``; log-densities are ``(B,)``. Initial weights come from the global torch stream
+(the last layer of every coupling starts at zero, so a new flow is the identity map): build a flow inside
+:func:`latentebm.runtime.initialised_from` to draw them from a named stream.
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
+
+from latentebm.ops import mlp, standard_normal_log_prob
 
 
 def alternating_masks(dim: int, n_layers: int) -> torch.Tensor:
@@ -31,11 +33,6 @@ def alternating_masks(dim: int, n_layers: int) -> torch.Tensor:
     return torch.stack([((index + k) % 2 == 0).to(torch.get_default_dtype()) for k in range(n_layers)])
 
 
-def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
-    """log eta(z) for eta = N(0, I_d); z: (B, d) -> (B,)."""
-    return -0.5 * (z**2).sum(-1) - 0.5 * z.shape[-1] * math.log(2 * math.pi)
-
-
 class AffineCoupling(nn.Module):
     """One coupling layer (2) with mask ``m: (d,)``; s and t come from one MLP on ``m * x``."""
 
@@ -43,14 +40,10 @@ class AffineCoupling(nn.Module):
         super().__init__()
         dim = mask.numel()
         self.register_buffer("mask", mask.clone())
-        widths = [dim] + [hidden] * depth
-        layers: list[nn.Module] = []
-        for n_in, n_out in zip(widths[:-1], widths[1:], strict=True):
-            layers += [nn.Linear(n_in, n_out), nn.SiLU()]
-        last = nn.Linear(widths[-1], 2 * dim)
+        self.net = mlp([dim] + [hidden] * depth + [2 * dim], activation=nn.SiLU)
+        last = self.net[-1]
         nn.init.zeros_(last.weight)  # start at the identity map
         nn.init.zeros_(last.bias)
-        self.net = nn.Sequential(*layers, last)
         self.scale = nn.Parameter(torch.ones(dim))
 
     def shift_and_log_scale(self, kept: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -99,12 +92,13 @@ class RealNVP(nn.Module):
         z, log_det = self.to_latent(x)
         return standard_normal_log_prob(z) + log_det
 
-    def sample(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """n draws x = B_theta(z), z ~ eta, and their log q_theta(x); differentiable in theta (reparametrised).
+    def sample(self, n: int, rng: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """n draws x = B_theta(z), z ~ eta (from ``rng``, on the flow's device), and their log q_theta(x);
+        differentiable in theta (reparametrised).
 
         log q_theta(B(z)) = log eta(z) - log |det dB/dz|, with no second pass through the flow.
         """
         reference = next(self.parameters())
-        z = torch.randn(n, self.dim, generator=generator, dtype=reference.dtype, device=reference.device)
+        z = torch.randn(n, self.dim, generator=rng, dtype=reference.dtype, device=reference.device)
         x, log_det = self.generate(z)
         return x, standard_normal_log_prob(z) - log_det

@@ -11,14 +11,21 @@ import torch
 from torch import Tensor, nn
 
 from latentebm.models.latent_generators import LatentGenerator, log_likelihood
+from latentebm.ops import mlp
 
 
 class Encoder(nn.Module):
-    """``x (B, D) -> (mean (B, d), log_variance (B, d))`` by a one-hidden-layer MLP."""
+    """``x (B, D) -> (mean (B, d), log_variance (B, d))`` by a one-hidden-layer MLP (:func:`latentebm.ops.mlp`).
 
-    def __init__(self, x_dim: int, z_dim: int, hidden: int = 64) -> None:
+    ``dtype`` sets the weights' dtype (``None``: torch's default). Initial weights come from the global torch
+    stream: build it inside :func:`latentebm.runtime.initialised_from`.
+    """
+
+    def __init__(self, x_dim: int, z_dim: int, hidden: int = 64, dtype: torch.dtype | None = None) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(x_dim, hidden), nn.Softplus(), nn.Linear(hidden, 2 * z_dim))
+        self.net = mlp([x_dim, hidden, 2 * z_dim], activation=nn.Softplus)
+        if dtype is not None:
+            self.net.to(dtype)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         mean, log_variance = self.net(x).chunk(2, dim=1)
@@ -26,10 +33,10 @@ class Encoder(nn.Module):
 
 
 def elbo(encoder: Encoder, decoder: LatentGenerator, x: Tensor, sigma: float,
-         generator: torch.Generator | None = None) -> Tensor:
-    """Per-example ELBO ``(B,)``, with one reparameterised draw ``z = m + exp(v/2) * eps``."""
+         rng: torch.Generator | None = None) -> Tensor:
+    """Per-example ELBO ``(B,)``, with one reparameterised draw ``z = m + exp(v/2) * eps``, ``eps`` from ``rng``."""
     mean, log_variance = encoder(x)
-    eps = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
+    eps = torch.randn(mean.shape, generator=rng, dtype=mean.dtype, device=mean.device)
     z = mean + (0.5 * log_variance).exp() * eps
     kl = 0.5 * (mean**2 + log_variance.exp() - 1 - log_variance).sum(dim=1)
     return log_likelihood(x, decoder(z), sigma) - kl

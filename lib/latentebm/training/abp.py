@@ -12,11 +12,14 @@ Both algorithms replace the posterior by samples and take one gradient step in t
   runs K steps of gradient ascent at step size s; every ``tune_every`` steps, s is re-tuned by minimising
   ``KL(q_s || p(z|x))`` (:mod:`latentebm.divergences.short_run_kl`) by gradient and, for the record, by a grid.
 
-:func:`train_vae` trains the VAE baseline with the same decoder.
+:func:`train_generator` runs either; :func:`train_vae` trains the VAE baseline with the same decoder;
+:func:`short_run_infer` and :func:`tune_step_size` are the inference and the tuning they use, also used on
+held-out images. Every loop draws from one explicit ``rng`` (a ``torch.Generator`` on the data's device).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,11 +34,11 @@ from latentebm.samplers.inference import run_chain
 from latentebm.training.loop import Checkpointer, ProgressLog
 
 
-@dataclass
+@dataclass(frozen=True)
 class LearningConfig:
-    """Every setting of one learning run (saved with its checkpoints)."""
+    """Every setting that changes one learning run (saved with its checkpoints)."""
 
-    method: str = "short_run"  # "short_run" | "abp"
+    method: str = "short_run"  # "short_run" | "abp" | "vae"
     steps: int = 300
     batch_size: int = 100
     lr: float = 2e-3
@@ -47,76 +50,87 @@ class LearningConfig:
     tune_gradient_steps: int = 5
     tune_lr: float = 0.1
     tune_batch: int = 16
-    checkpoint_every: int = 0
+    record_grid: bool = True  # at each tuning, also record the grid minimiser (it does not change the run)
 
 
 @dataclass
 class LearningRun:
-    """A trained model with its curves: the per-pixel squared error by step and the step size by tuning time."""
+    """A trained model with its curves: the per-pixel squared error by step, the step size by tuning time (by
+    gradient, the one used; and by grid, recorded), and ``s``, the step size at the end of learning."""
 
-    generator: LatentGenerator
+    net: LatentGenerator
     config: LearningConfig
+    s: float
     loss: list[float] = field(default_factory=list)
     tune_steps: list[int] = field(default_factory=list)
     s_gradient: list[float] = field(default_factory=list)
     s_grid: list[float] = field(default_factory=list)
     z_bank: Tensor | None = None
 
+    def history(self) -> dict:
+        """The curves and the final step size as plain values (what a checkpoint or a saved model keeps)."""
+        return {"s": self.s, "loss": list(self.loss), "tune_steps": list(self.tune_steps),
+                "s_gradient": list(self.s_gradient), "s_grid": list(self.s_grid)}
 
-def kl_objective(generator: LatentGenerator, x: Tensor, sigma: float, n_steps: int, generator_rng: torch.Generator):
+
+def kl_objective(net: LatentGenerator, x: Tensor, sigma: float, n_steps: int, rng: torch.Generator):
     """``s -> KL(q_s || p(z|x)) - log p(x)`` on the batch ``x (B, D)``, with prior draws fixed once (common numbers)."""
-    z0 = torch.randn(x.shape[0], generator.latent_dim, generator=generator_rng, dtype=x.dtype, device=x.device)
+    z0 = torch.randn(x.shape[0], net.latent_dim, generator=rng, dtype=x.dtype, device=x.device)
 
     def objective(s: Tensor) -> Tensor:
-        return kl_up_to_log_evidence(lambda z: log_joint(generator, x, z, sigma), z0, s, n_steps)
+        return kl_up_to_log_evidence(lambda z: log_joint(net, x, z, sigma), z0, s, n_steps)
 
     return objective
 
 
-def tune_step_size(generator: LatentGenerator, x: Tensor, config: LearningConfig, s_start: float,
+def tune_step_size(net: LatentGenerator, x: Tensor, config: LearningConfig, s_start: float,
                    rng: torch.Generator, grid: bool = True) -> tuple[float, float]:
     """``(s by gradient descent from s_start, s by the grid)`` minimising the KL objective on ``x``; nan if no grid."""
-    objective = kl_objective(generator, x, config.sigma, config.n_steps, rng)
-    by_gradient = tune_by_gradient(objective, s_start, config.tune_gradient_steps, lr=config.tune_lr).s
-    by_grid = tune_by_grid(objective, config.tune_grid).s if grid else float("nan")
+    objective = kl_objective(net, x, config.sigma, config.n_steps, rng)
+    by_gradient = tune_by_gradient(objective, s_start, config.tune_gradient_steps, lr=config.tune_lr,
+                                   dtype=x.dtype).s
+    by_grid = tune_by_grid(objective, config.tune_grid, dtype=x.dtype).s if grid else float("nan")
     return by_gradient, by_grid
 
 
-def short_run_infer(generator: LatentGenerator, x: Tensor, sigma: float, s: float, n_steps: int,
+def short_run_infer(net: LatentGenerator, x: Tensor, sigma: float, s: float, n_steps: int,
                     rng: torch.Generator, mask: Tensor | None = None, noise: bool = False) -> Tensor:
     """``z_K (B, d)``: K steps of gradient ascent (Langevin if ``noise``) on log p(x, z) from prior draws."""
-    z0 = torch.randn(x.shape[0], generator.latent_dim, generator=rng, dtype=x.dtype, device=x.device)
-    return run_chain(lambda z: log_joint(generator, x, z, sigma, mask), z0, s, n_steps, rng, noise=noise)
+    z0 = torch.randn(x.shape[0], net.latent_dim, generator=rng, dtype=x.dtype, device=x.device)
+    return run_chain(lambda z: log_joint(net, x, z, sigma, mask), z0, s, n_steps, rng, noise=noise)
 
 
-def train_generator(generator: LatentGenerator, x_train: Tensor, config: LearningConfig, seed: int,
-                    log: ProgressLog | None = None, checkpoint: Path | None = None, tune_grid: bool = True,
+def train_generator(net: LatentGenerator, x_train: Tensor, config: LearningConfig, rng: torch.Generator,
+                    log: ProgressLog | None = None, checkpoint: Path | None = None, checkpoint_every: int = 0,
                     ) -> LearningRun:
     """Alternate inference of z (persistent Langevin or short-run) with an Adam step on ``-log p(x, z)`` in theta.
 
-    ``x_train (N, D)`` on the generator's device. Resumes from ``checkpoint`` when one exists.
+    ``x_train (N, D)`` on the network's device, ``rng`` a generator on that device. With ``checkpoint`` set and
+    ``checkpoint_every`` > 0, the run saves there (``config``, ``rng`` and the persistent chains with it) and
+    resumes from the file when one exists; a file written under another ``config`` is refused.
     """
+    if config.method not in ("short_run", "abp"):
+        raise ValueError(f"train_generator's method is 'short_run' or 'abp', got {config.method!r}")
     device = x_train.device
-    rng = torch.Generator(device=device)
-    rng.manual_seed(seed)
-    optimiser = torch.optim.Adam(generator.parameters(), lr=config.lr)
-    run = LearningRun(generator, config)
-    z_bank = torch.randn(len(x_train), generator.latent_dim, generator=rng, device=device, dtype=x_train.dtype)
-    s, start = config.s, 0
-    saver = Checkpointer(checkpoint, config.checkpoint_every) if checkpoint is not None else None
+    optimiser = torch.optim.Adam(net.parameters(), lr=config.lr)
+    run = LearningRun(net, config, config.s)
+    z_bank = torch.randn(len(x_train), net.latent_dim, generator=rng, device=device, dtype=x_train.dtype)
+    start = 0
+    stateful = {"net": net, "optimiser": optimiser}
+    saver = (Checkpointer(checkpoint, checkpoint_every, config=dataclasses.asdict(config))
+             if checkpoint is not None else None)
     if saver is not None:
-        start, extra = saver.restore({"generator": generator, "optimiser": optimiser})
+        start, extra = saver.restore(stateful, rngs={"train": rng})
         if start:
-            s, z_bank = extra["s"], extra["z_bank"].to(device)
-            rng.set_state(extra["rng"])
-            run.loss, run.tune_steps = extra["loss"], extra["tune_steps"]
-            run.s_gradient, run.s_grid = extra["s_gradient"], extra["s_grid"]
+            z_bank = extra["z_bank"].to(device)
+            run = LearningRun(net, config, extra["s"], list(extra["loss"]), list(extra["tune_steps"]),
+                              list(extra["s_gradient"]), list(extra["s_grid"]))
     for step in range(start + 1, config.steps + 1):
         # 1. tune s at intervals (short-run only): minimise KL(q_s || p(z|x)) on a small batch
         if config.method == "short_run" and config.tune_every and (step - 1) % config.tune_every == 0:
             tune_idx = torch.randint(len(x_train), (config.tune_batch,), generator=rng, device=device)
-            s_gradient, s_grid = tune_step_size(generator, x_train[tune_idx], config, s, rng, grid=tune_grid)
-            s = s_gradient
+            s_gradient, s_grid = tune_step_size(net, x_train[tune_idx], config, run.s, rng, grid=config.record_grid)
+            run.s = s_gradient
             run.tune_steps.append(step - 1)
             run.s_gradient.append(s_gradient)
             run.s_grid.append(s_grid)
@@ -124,35 +138,31 @@ def train_generator(generator: LatentGenerator, x_train: Tensor, config: Learnin
         idx = torch.randint(len(x_train), (config.batch_size,), generator=rng, device=device)
         x = x_train[idx]
         if config.method == "abp":
-            z = run_chain(lambda z, x=x: log_joint(generator, x, z, config.sigma), z_bank[idx], s, config.n_steps,
+            z = run_chain(lambda z, x=x: log_joint(net, x, z, config.sigma), z_bank[idx], run.s, config.n_steps,
                           rng, noise=True)
             z_bank[idx] = z
         else:
-            z = short_run_infer(generator, x, config.sigma, s, config.n_steps, rng)
+            z = short_run_infer(net, x, config.sigma, run.s, config.n_steps, rng)
         # 3. learning step on theta at the inferred z
         optimiser.zero_grad()
-        loss = -log_likelihood(x, generator(z), config.sigma).mean()
+        loss = -log_likelihood(x, net(z), config.sigma).mean()
         loss.backward()
         optimiser.step()
-        mse = float(((x - generator(z).detach()) ** 2).mean())
+        mse = float(((x - net(z).detach()) ** 2).mean())
         check_finite(step, limit=1e8, loss=loss.item())
         run.loss.append(mse)
         if log is not None:
-            log.log(step, config.steps, mse=mse, s=s)
+            log.log(step, config.steps, mse=mse, s=run.s)
         if saver is not None and (saver.due(step) or step == config.steps):
-            saver.save(step, {"generator": generator, "optimiser": optimiser},
-                       {"s": s, "z_bank": z_bank.cpu(), "rng": rng.get_state(), "loss": run.loss,
-                        "tune_steps": run.tune_steps, "s_gradient": run.s_gradient, "s_grid": run.s_grid})
+            saver.save(step, stateful, {**run.history(), "z_bank": z_bank.cpu()}, rngs={"train": rng})
     run.z_bank = z_bank
-    run.config = LearningConfig(**{**config.__dict__, "s": s})
     return run
 
 
-def train_vae(encoder: Encoder, decoder: LatentGenerator, x_train: Tensor, config: LearningConfig, seed: int,
-              log: ProgressLog | None = None) -> list[float]:
-    """Adam ascent of the ELBO over encoder and decoder; returns the negative ELBO per pixel by step."""
-    rng = torch.Generator(device=x_train.device)
-    rng.manual_seed(seed)
+def train_vae(encoder: Encoder, decoder: LatentGenerator, x_train: Tensor, config: LearningConfig,
+              rng: torch.Generator, log: ProgressLog | None = None) -> list[float]:
+    """Adam ascent of the ELBO over encoder and decoder, minibatches and reparameterised draws from ``rng`` (on
+    the data's device); returns the negative ELBO per pixel by step."""
     optimiser = torch.optim.Adam([*encoder.parameters(), *decoder.parameters()], lr=config.lr)
     trace = []
     for step in range(1, config.steps + 1):
