@@ -21,6 +21,7 @@ _PAPER = {"redwine": ("12.14", "12.40", "12.20", "11.90"), "whitewine": ("12.87"
 SPEC = NotebookSpec(
     name="07_realnvp_sanity_check",
     dtype="float64",
+    threads=1,  # small flows: on a shared 2-core CPU extra threads only contend (174-337 s against 34-53 s)
     title="The Real NVP sanity check: a GEBM whose base has a density is an EBM",
     derives="seed 001 (Arbel, Zhou, Gretton), 'Sanity check: reduction to EBM case': with a Real NVP base the "
     "GEBM is an ordinary EBM with base measure q_theta; the flow's change-of-variables density; the energy trained "

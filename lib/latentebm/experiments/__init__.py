@@ -7,6 +7,8 @@ to load a model saved under the same name with another recipe.
 
 - :mod:`.gebm_toys`: the toy GEBM, its generator and the EBM with a density of notebook 05.
 - :mod:`.gebm_images`: the image GEBM and the feature classifiers of notebooks 05 and 06.
+- :mod:`.realnvp`: the Real NVP flows and the energies on them of notebook 07 (toy and UCI tables).
+- :mod:`.latent_generators`: the generators of notebook 08 (ABP, short-run inference, the VAE baseline).
 
 A model's identity is its recipe *and* the random stream it was trained from (``Stream`` path, e.g.
 ``0/gebm_images/train/1``); the store name carries a digest of both, so runs with other knobs or seeds never
@@ -27,6 +29,7 @@ from torch import nn
 from latentebm.checkfile import plain
 from latentebm.models.store import load_model, save_model
 from latentebm.runtime import Stream
+from latentebm.training.loop import ProgressLog
 
 
 def identity(recipe: Any, stream: Stream) -> dict:
@@ -38,6 +41,19 @@ def digest(recipe: Any, stream: Stream) -> str:
     """A short, stable digest of :func:`identity` (sorted JSON, SHA-256), for store names."""
     text = json.dumps(identity(recipe, stream), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def checkpoint_path(output_dir: Path | str, name: str, every: int) -> Path | None:
+    """Where the training checkpoint of the model ``name`` (a store name, digest included) lives; ``None`` when
+    the recipe checkpoints nothing (``every`` = 0)."""
+    return Path(output_dir) / "checkpoints" / f"{name}.pt" if every else None
+
+
+def labelled(log: ProgressLog | None, kind: str, stream: Stream) -> ProgressLog | None:
+    """``log`` with its lines prefixed by the model being trained (its kind and random stream)."""
+    if log is not None:
+        log.prefix = f"{kind} {stream}: "
+    return log
 
 
 @dataclass

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from latentebm.data.images import cifar10, mnist_subset, shuffled_split
-from latentebm.experiments import Trained, digest
+from latentebm.experiments import Trained, checkpoint_path, digest
 from latentebm.experiments import train_or_load as train_or_load_model
 from latentebm.metrics.frechet import build_classifier, train_classifier
 from latentebm.models.gebm import build_gebm
@@ -110,9 +110,7 @@ def train_or_load(recipe: ImageRecipe, output_dir: Path | str, streams: Stream, 
     else trained (checkpointed every ``recipe.train.checkpoint_every`` steps) and saved. ``modules``:
     {"base", "energy"}, frozen on ``device``; ``info``: {"steps", "history", "c"} of the run."""
     stream = streams.child("gebm_images", "train", k)
-    checkpoint = None
-    if recipe.train.checkpoint_every:
-        checkpoint = Path(output_dir) / "checkpoints" / f"gebm_images-{digest(recipe, stream)}.pt"
+    checkpoint = checkpoint_path(output_dir, f"gebm_images-{digest(recipe, stream)}", recipe.train.checkpoint_every)
 
     def build(r: ImageRecipe) -> dict[str, nn.Module]:
         with initialised_from(stream.child("init")):

@@ -31,6 +31,7 @@ from torch import Tensor
 
 from latentebm import experiments
 from latentebm.data import images_latent
+from latentebm.experiments import checkpoint_path, labelled
 from latentebm.metrics.frechet import frechet_distance
 from latentebm.models.latent_generators import LatentGenerator, log_joint, reconstruction_error
 from latentebm.models.vae import Encoder, reconstruct
@@ -158,19 +159,8 @@ def load_images(images: Images, root: Stream, device: torch.device | str = "cpu"
     return images_latent.split(pixels, images.n_test, root.child(images.stream).numpy(), device)
 
 
-def _checkpoint(output_dir: Path | str, name: str, every: int) -> Path | None:
-    return Path(output_dir) / "checkpoints" / f"{name}.pt" if every else None
-
-
 def _kind(model: GeneratorModel | VAEModel) -> str:
     return f"latent-{model.images.dataset}-{model.stream}-{'x'.join(map(str, model.latent_dims))}"
-
-
-def _label(log: ProgressLog | None, kind: str, run: Stream) -> ProgressLog | None:
-    """``log`` with its lines prefixed by the model being trained (kind and run stream)."""
-    if log is not None:
-        log.prefix = f"{kind} {run}: "
-    return log
 
 
 def train_or_load_generator(model: GeneratorModel, x_train: Tensor, root: Stream, index: int,
@@ -188,9 +178,9 @@ def train_or_load_generator(model: GeneratorModel, x_train: Tensor, root: Stream
             return {"net": LatentGenerator(model.latent_dims, x_train.shape[1], model.hidden, dtype=dtype)}
 
     def train(modules: Mapping) -> dict:
-        checkpoint = _checkpoint(output_dir, f"{kind}-{experiments.digest(model, run)}", checkpoint_every)
+        checkpoint = checkpoint_path(output_dir, f"{kind}-{experiments.digest(model, run)}", checkpoint_every)
         holder["run"] = train_generator(modules["net"].to(x_train.device), x_train, model.learning,
-                                        run.child("train").torch(x_train.device), _label(log, kind, run), checkpoint,
+                                        run.child("train").torch(x_train.device), labelled(log, kind, run), checkpoint,
                                         checkpoint_every)
         return holder["run"].history()
 
@@ -217,7 +207,7 @@ def train_or_load_vae(model: VAEModel, x_train: Tensor, root: Stream, output_dir
     def train(modules: Mapping) -> dict:
         encoder, decoder = modules["encoder"].to(x_train.device), modules["decoder"].to(x_train.device)
         return {"neg_elbo": train_vae(encoder, decoder, x_train, model.learning,
-                                      run.child("train").torch(x_train.device), _label(log, kind, run))}
+                                      run.child("train").torch(x_train.device), labelled(log, kind, run))}
 
     trained = experiments.train_or_load(kind, model, run, output_dir, build, train)
     encoder, decoder = (trained.modules[k].to(x_train.device) for k in ("encoder", "decoder"))

@@ -29,6 +29,7 @@ import torch
 
 from latentebm import experiments
 from latentebm.data import tabular, toys
+from latentebm.experiments import checkpoint_path, labelled
 from latentebm.metrics.likelihood import gaussian_fit_nll
 from latentebm.models.flows import RealNVP
 from latentebm.runtime import Stream, initialised_from
@@ -190,20 +191,9 @@ def load_data(data: TwoMoons | Tabular, run: Stream, device: torch.device | str 
     return Splits(splits.train.to(device), splits.val.to(device), splits.test.to(device))
 
 
-def _checkpoint(output_dir: Path | str, name: str, every: int) -> Path | None:
-    return Path(output_dir) / "checkpoints" / f"{name}.pt" if every else None
-
-
 def _kind(model: FlowModel | EnergyModel) -> str:
     data = model.data if isinstance(model, FlowModel) else model.flow.data
     return f"realnvp-{'toy' if isinstance(data, TwoMoons) else data.name}-{model.stream}"
-
-
-def _label(log: ProgressLog | None, kind: str, run: Stream) -> ProgressLog | None:
-    """``log`` with its lines prefixed by the model being trained (kind and run stream)."""
-    if log is not None:
-        log.prefix = f"{kind} {run}: "
-    return log
 
 
 def train_or_load_flow(model: FlowModel, data: Splits, run: Stream, output_dir: Path | str,
@@ -219,9 +209,9 @@ def train_or_load_flow(model: FlowModel, data: Splits, run: Stream, output_dir: 
             return {"flow": RealNVP(data.train.shape[1], model.layers, model.hidden, model.depth)}
 
     def train(modules: Mapping) -> dict:
-        checkpoint = _checkpoint(output_dir, f"{kind}-{experiments.digest(model, run)}", checkpoint_every)
+        checkpoint = checkpoint_path(output_dir, f"{kind}-{experiments.digest(model, run)}", checkpoint_every)
         rng = streams.child("train").torch(device)
-        fit = fit_flow(modules["flow"].to(device), data.train, data.val, model.fit, rng, log=_label(log, kind, run),
+        fit = fit_flow(modules["flow"].to(device), data.train, data.val, model.fit, rng, log=labelled(log, kind, run),
                        checkpoint=checkpoint, checkpoint_every=checkpoint_every)
         return fit.history()
 
@@ -248,9 +238,9 @@ def train_or_load_energy(model: EnergyModel, flow: RealNVP, data: Splits, run: S
     def train(modules: Mapping) -> dict:
         energy_model = modules["model"].to(device)
         energy_model.base.load_state_dict(flow.state_dict())
-        checkpoint = _checkpoint(output_dir, f"{kind}-{experiments.digest(model, run)}", checkpoint_every)
+        checkpoint = checkpoint_path(output_dir, f"{kind}-{experiments.digest(model, run)}", checkpoint_every)
         fit = ebm.fit_energy(energy_model, data.train, data.val, model.fit, streams.child("train").torch(device),
-                             log=_label(log, kind, run), checkpoint=checkpoint, checkpoint_every=checkpoint_every)
+                             log=labelled(log, kind, run), checkpoint=checkpoint, checkpoint_every=checkpoint_every)
         return fit.history()
 
     trained = experiments.train_or_load(kind, model, run, output_dir, build, train)
