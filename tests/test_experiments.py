@@ -92,3 +92,27 @@ def test_toy_models_do_not_depend_on_the_global_stream(tmp_path):
         results.append(trained.modules["energy_refit"].state_dict())
     for a, b in zip(results[0].values(), results[1].values(), strict=True):
         assert torch.equal(a, b)
+
+
+def test_image_gebm_is_the_same_in_a_float64_notebook(tmp_path, monkeypatch):
+    small = replace(gebm_images.RECIPES["ci"], n_test=4900, classifier_steps=2,
+                    train=replace(gebm_images.RECIPES["ci"].train, steps=2, batch_size=8, warmup_energy_steps=1,
+                                  c_init_samples=16))
+    root = streams(0)
+    trained = {}
+    for dtype, folder in [(torch.float32, "a"), (torch.float64, "b")]:
+        previous = torch.get_default_dtype()
+        torch.set_default_dtype(dtype)
+        try:
+            gebm = gebm_images.train_or_load(small, tmp_path / folder, root, 0, "cpu")
+            classifier = gebm_images.feature_classifier(small, tmp_path / folder, root, 0, "cpu")
+        finally:
+            torch.set_default_dtype(previous)
+        assert torch.get_default_dtype() == previous
+        trained[dtype] = (gebm, classifier)
+    (a, ca), (b, cb) = trained[torch.float32], trained[torch.float64]
+    assert all(p.dtype == torch.float32 for p in b.modules["base"].parameters())
+    for x, y in zip(a.modules["energy"].state_dict().values(), b.modules["energy"].state_dict().values(), strict=True):
+        assert torch.equal(x, y)
+    for x, y in zip(ca.state_dict().values(), cb.state_dict().values(), strict=True):
+        assert torch.equal(x, y)

@@ -106,6 +106,18 @@ def torch_generator(seed: int, device: torch.device | str = "cpu") -> torch.Gene
 
 
 @contextlib.contextmanager
+def default_dtype(dtype: torch.dtype) -> Iterator[None]:
+    """Run a block under torch's default ``dtype`` and restore the notebook's afterwards: a recipe whose networks
+    are float32 builds and trains them the same way in a float64 notebook."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(previous)
+
+
+@contextlib.contextmanager
 def initialised_from(rng: torch.Generator | Stream) -> Iterator[None]:
     """Build networks inside this block to draw their initial weights from ``rng`` (a generator, from which one
     seed is drawn, or a stream); the global torch stream is saved and restored, so nothing outside is touched."""

@@ -37,11 +37,13 @@ from latentebm.experiments import train_or_load as train_or_load_model
 from latentebm.metrics.frechet import build_classifier, train_classifier
 from latentebm.models.gebm import build_gebm
 from latentebm.ops import frozen
-from latentebm.runtime import Stream, initialised_from
+from latentebm.runtime import Stream, default_dtype, initialised_from
 from latentebm.training.gebm import GEBMTrainConfig, train_gebm
 from latentebm.training.loop import ProgressLog
 
 Split = tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+DTYPE = torch.float32
+"""the image models' dtype (the loaders' pixels are float32), whatever the notebook's default"""
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,8 @@ def train_or_load(recipe: ImageRecipe, output_dir: Path | str, streams: Stream, 
                          device=device, log=log, checkpoint_path=checkpoint)
         return {"steps": run.steps, "history": run.history, "c": run.c}
 
-    trained = train_or_load_model("gebm_images", recipe, stream, output_dir, build, train)
+    with default_dtype(DTYPE):  # the same weights and run whatever the calling notebook's default dtype
+        trained = train_or_load_model("gebm_images", recipe, stream, output_dir, build, train)
     trained.modules = {name: frozen(module.to(device)) for name, module in trained.modules.items()}
     return trained
 
@@ -146,5 +149,6 @@ def feature_classifier(recipe: ImageRecipe, output_dir: Path | str, streams: Str
         with initialised_from(stream.child("shell")):
             return build_classifier(dict(recipe.classifier))
 
-    trained = train_or_load_model("feature_classifier", identity, stream, output_dir, build, train)
+    with default_dtype(DTYPE):
+        trained = train_or_load_model("feature_classifier", identity, stream, output_dir, build, train)
     return frozen(trained.modules["classifier"].to(device))

@@ -85,7 +85,7 @@ def mode_switches(frictions: np.ndarray, mean_switches: np.ndarray, time: np.nda
 
 
 def relative_fd(curves: dict[str, tuple[np.ndarray, np.ndarray]], baselines: dict[str, float]):
-    """FD(samples) / FD(generator) against gradient evaluations, ``curves[name] = (gradients, ratios)``; the
+    """FD(samples) / FD(base alone) against gradient evaluations, ``curves[name] = (gradients, ratios)``; the
     baselines (IMH, DOT) as flat lines."""
     figure, ax = new_figure(width=6.0, height=4.0)
     for name, (x, values) in curves.items():
@@ -94,7 +94,7 @@ def relative_fd(curves: dict[str, tuple[np.ndarray, np.ndarray]], baselines: dic
     for name, value in baselines.items():
         ax.axhline(value, color=COLOURS.get(name), ls="--", lw=1, label=name)
     ax.axhline(1.0, color="k", lw=0.8)
-    ax.set(xlabel="gradient evaluations (= steps; an HMC step costs L)", ylabel="FD(GEBM samples) / FD(generator)",
+    ax.set(xlabel="gradient evaluations (= steps; an HMC step costs L)", ylabel="FD(GEBM samples) / FD(base alone)",
            title="sample quality along sampling")
     finite = [v for _, values in curves.values() for v in values if np.isfinite(v)] + list(baselines.values())
     ax.set_ylim(0.0, min(max(1.6, 1.1 * max(finite)), 5.0))

@@ -1,4 +1,10 @@
-"""Run any sampler's step function for a number of steps under a step-size schedule, keeping a thinned trace."""
+"""Run a sampler for a number of steps under a step-size schedule, keeping a thinned trace.
+
+:func:`sample` starts chains and runs any sampler of :data:`latentebm.samplers.registry.SAMPLERS` by name;
+:func:`run` applies a step function to a state already started; the ``*_evaluated`` variants call a function of
+the state along the way (e.g. a sample-quality score). :func:`gebm_ula_samples` is the GEBM's default sampler
+(latent ULA from the prior), as notebook 05 uses it.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,13 @@ from typing import Any
 
 import torch
 
-from latentebm.samplers import langevin
+from latentebm.samplers import registry
 from latentebm.samplers.potentials import Potential, gebm_latent_potential
 from latentebm.samplers.schedules import StepSchedule, constant
 
 
 def run(step: Callable[..., Any], state: Any, potential: Potential, schedule: StepSchedule, n_steps: int,
-        generator: torch.Generator, keep_every: int = 0, start: int = 0, **step_kwargs) -> tuple[Any, torch.Tensor]:
+        rng: torch.Generator, keep_every: int = 0, start: int = 0, **options) -> tuple[Any, torch.Tensor]:
     """Apply ``step`` ``n_steps`` times with step size ``schedule(k)``, k = start, ..., start + n_steps - 1.
 
     Returns the final state and the trace of positions every ``keep_every`` steps, ``(T, C, d)`` on the CPU
@@ -21,7 +27,7 @@ def run(step: Callable[..., Any], state: Any, potential: Potential, schedule: St
     """
     kept = []
     for k in range(start, start + n_steps):
-        state = step(state, potential, schedule(k), generator, **step_kwargs)
+        state = step(state, potential, schedule(k), rng, **options)
         if keep_every and (k - start + 1) % keep_every == 0:
             kept.append(state.z.detach().cpu())
     trace = torch.stack(kept) if kept else state.z.new_zeros((0, *state.z.shape), device="cpu")
@@ -29,8 +35,8 @@ def run(step: Callable[..., Any], state: Any, potential: Potential, schedule: St
 
 
 def run_evaluated(step: Callable[..., Any], state: Any, potential: Potential, schedule: StepSchedule, n_steps: int,
-                  generator: torch.Generator, every: int, evaluate: Callable[[Any], float],
-                  **step_kwargs) -> tuple[Any, list[int], list[float]]:
+                  rng: torch.Generator, every: int, evaluate: Callable[[Any], float],
+                  **options) -> tuple[Any, list[int], list[float]]:
     """Run as :func:`run`, calling ``evaluate(state)`` at step 0 and every ``every`` steps (and at the end).
 
     Returns the final state, the step counts evaluated at and the values.
@@ -39,21 +45,44 @@ def run_evaluated(step: Callable[..., Any], state: Any, potential: Potential, sc
     done = 0
     while done < n_steps:
         chunk = min(every, n_steps - done)
-        state, _ = run(step, state, potential, schedule, chunk, generator, start=done, **step_kwargs)
+        state, _ = run(step, state, potential, schedule, chunk, rng, start=done, **options)
         done += chunk
         steps.append(done)
         values.append(evaluate(state))
     return state, steps, values
 
 
+def sample(sampler: str | registry.Sampler, z: torch.Tensor, potential: Potential, schedule: StepSchedule,
+           n_steps: int, rng: torch.Generator, keep_every: int = 0, **options) -> tuple[Any, torch.Tensor]:
+    """Start chains of ``sampler`` (a registry name or :class:`~latentebm.samplers.registry.Sampler`) at
+    ``z: (C, d)`` and run them as :func:`run`; ``rng`` drives both (KLA draws its initial velocities from it).
+
+    Returns the final state and the trace ``(T, C, d)``.
+    """
+    sampler = registry.get(sampler)
+    sampler.check_options(options)
+    state = sampler.init(z, potential, rng)
+    return run(sampler.step, state, potential, schedule, n_steps, rng, keep_every=keep_every, **options)
+
+
+def sample_evaluated(sampler: str | registry.Sampler, z: torch.Tensor, potential: Potential,
+                     schedule: StepSchedule, n_steps: int, rng: torch.Generator, every: int,
+                     evaluate: Callable[[Any], float], **options) -> tuple[Any, list[int], list[float]]:
+    """Start chains of ``sampler`` at ``z`` and run them as :func:`run_evaluated`."""
+    sampler = registry.get(sampler)
+    sampler.check_options(options)
+    state = sampler.init(z, potential, rng)
+    return run_evaluated(sampler.step, state, potential, schedule, n_steps, rng, every, evaluate, **options)
+
+
 def gebm_ula_samples(base: Callable[[torch.Tensor], torch.Tensor], energy: Callable[[torch.Tensor], torch.Tensor],
-                     n: int, latent_dim: int, generator: torch.Generator, beta: float, n_steps: int,
+                     n: int, latent_dim: int, rng: torch.Generator, beta: float, n_steps: int,
                      step_size: float, device: torch.device | str = "cpu") -> torch.Tensor:
-    """Samples of a GEBM by latent Langevin: z_0 ~ N(0, I_latent_dim) (n chains, drawn from ``generator``), then
+    """Samples of a GEBM by latent Langevin: z_0 ~ N(0, I_latent_dim) (n chains, drawn from ``rng``), then
     ``n_steps`` ULA steps of constant ``step_size`` on U(z) = |z|^2/2 + beta E(B(z)); returns B(z_K): (n, ...)
     on the CPU."""
     potential = gebm_latent_potential(base, energy, beta)
-    z = torch.randn(n, latent_dim, generator=generator).to(device)
-    state, _ = run(langevin.ula_step, langevin.init(z, potential), potential, constant(step_size), n_steps, generator)
+    z = torch.randn(n, latent_dim, generator=rng).to(device)
+    state, _ = sample("ula", z, potential, constant(step_size), n_steps, rng)
     with torch.no_grad():
         return base(state.z).cpu()

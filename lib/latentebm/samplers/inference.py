@@ -43,20 +43,20 @@ def score(log_joint: LogJoint, z: Tensor, create_graph: bool = False) -> Tensor:
     return gradient
 
 
-def langevin_step(state: ChainState, log_joint: LogJoint, s: float | Tensor, generator: torch.Generator | None,
+def langevin_step(state: ChainState, log_joint: LogJoint, s: float | Tensor, rng: torch.Generator | None,
                   noise: bool = True, create_graph: bool = False) -> ChainState:
     """One step ``z + (s^2/2) grad log p(x, z) + s xi``; without ``noise`` it is a gradient-ascent step."""
     z = state.z
     drift = 0.5 * s**2 * score(log_joint, z, create_graph=create_graph)
     z_next = z + drift if create_graph else z.detach() + drift.detach()
     if noise:
-        xi = torch.randn(z.shape, generator=generator, dtype=z.dtype, device=z.device)
+        xi = torch.randn(z.shape, generator=rng, dtype=z.dtype, device=z.device)
         z_next = z_next + s * xi
     return ChainState(z_next, state.step + 1)
 
 
 def run_chain(log_joint: LogJoint, z0: Tensor, s: float | Tensor, n_steps: int,
-              generator: torch.Generator | None = None, noise: bool = False) -> Tensor:
+              rng: torch.Generator | None = None, noise: bool = False) -> Tensor:
     """``n_steps`` steps from ``z0 (B, d)``; returns ``z (B, d)`` detached (no graph kept across steps).
 
     Short-run inference starts ``z0`` from the prior; alternating back-propagation starts it from each
@@ -64,7 +64,7 @@ def run_chain(log_joint: LogJoint, z0: Tensor, s: float | Tensor, n_steps: int,
     """
     state = ChainState(z0.detach(), 0)
     for _ in range(n_steps):
-        state = langevin_step(state, log_joint, s, generator, noise=noise)
+        state = langevin_step(state, log_joint, s, rng, noise=noise)
     return state.z.detach()
 
 
@@ -76,7 +76,7 @@ def hessian(gradient: Tensor, z: Tensor, create_graph: bool = True) -> Tensor:
 
 
 def logdet_power_series(hvp: Callable[[Tensor], Tensor], shape: torch.Size, n_probes: int, n_terms: int,
-                        generator: torch.Generator | None, dtype: torch.dtype, device) -> Tensor:
+                        rng: torch.Generator | None, dtype: torch.dtype, device) -> Tensor:
     """Hutchinson estimate of ``log det(I + A) = tr log(I + A) = sum_j (-1)^{j+1} tr(A^j) / j``, ``(B,)``.
 
     ``hvp(v)`` returns ``A v`` for ``v (B, d)``; ``A`` symmetric with spectral radius below 1 (the series
@@ -84,7 +84,7 @@ def logdet_power_series(hvp: Callable[[Tensor], Tensor], shape: torch.Size, n_pr
     """
     total = torch.zeros(shape[0], dtype=dtype, device=device)
     for _ in range(n_probes):
-        v = torch.randint(0, 2, shape, generator=generator, device=device).to(dtype) * 2 - 1
+        v = torch.randint(0, 2, shape, generator=rng, device=device).to(dtype) * 2 - 1
         w = v
         for j in range(1, n_terms + 1):
             w = hvp(w)
@@ -103,12 +103,13 @@ class Unrolled(NamedTuple):
 
 
 def unrolled_map(log_joint: LogJoint, z0: Tensor, s: Tensor, n_steps: int, logdet: str = "exact",
-                 n_probes: int = 4, n_terms: int = 8, generator: torch.Generator | None = None) -> Unrolled:
+                 n_probes: int = 4, n_terms: int = 8, rng: torch.Generator | None = None) -> Unrolled:
     """The short-run map ``z_K = F_s(z_0)`` (gradient ascent) and ``log|det dF_s/dz_0|``, both differentiable in s.
 
     ``z0 (B, d)``; ``s`` a scalar tensor (may require grad). ``logdet`` is ``"exact"`` (autograd Hessians,
     ``sum_k log|det(I + eta H_k)|``; cost grows with d) or ``"hutchinson"`` (:func:`logdet_power_series`, one
-    Hessian-vector product per term and probe; needs ``eta * |lambda(H_k)| < 1``). Returns :class:`Unrolled`.
+    Hessian-vector product per term and probe, Rademacher probes drawn from ``rng``; needs
+    ``eta * |lambda(H_k)| < 1``). Returns :class:`Unrolled`.
     """
     eta = 0.5 * s**2
     z = z0.detach().requires_grad_(True)
@@ -126,7 +127,7 @@ def unrolled_map(log_joint: LogJoint, z0: Tensor, s: Tensor, n_steps: int, logde
                 # H v as a vector-Jacobian product with v as grad_outputs: v itself is not differentiated in z
                 return eta * torch.autograd.grad(gradient, z, grad_outputs=v, create_graph=True, retain_graph=True)[0]
 
-            total = total + logdet_power_series(hvp, z.shape, n_probes, n_terms, generator, z.dtype, z.device)
+            total = total + logdet_power_series(hvp, z.shape, n_probes, n_terms, rng, z.dtype, z.device)
         else:
             raise ValueError(f"logdet must be 'exact' or 'hutchinson', got {logdet!r}")
         z = z + eta * gradient

@@ -1,7 +1,8 @@
-"""Potentials U(z) for the samplers: the GEBM latent posterior of seed 001 ("Sampling from the model").
+"""Potentials U(z) for the samplers: the GEBM latent posterior of seed 001 ("Sampling from the model") and a
+Gaussian (the analytic target of the tests), with :func:`value_and_grad` for a batch of chains.
 
-Notation (seed 001): a base (generator) B maps a latent z ~ eta to x = B(z); the energy E reweights the base,
-f_{B,E}(x) = exp(-E(x)) / Z. For a test function g,
+Notation (seed 001): a base (the generator network) B maps a latent z ~ eta to x = B(z); the energy E
+reweights the base, f_{B,E}(x) = exp(-E(x)) / Z. For a test function g,
 
     int g(x) dQ_{B,E}(x) = int g(B(z)) f_{B,E}(B(z)) eta(z) dz,
 
@@ -39,13 +40,13 @@ def standard_normal_neg_log_density(z: torch.Tensor) -> torch.Tensor:
     return 0.5 * z.pow(2).flatten(1).sum(1)
 
 
-def gebm_latent_potential(generator: Callable[[torch.Tensor], torch.Tensor],
+def gebm_latent_potential(base: Callable[[torch.Tensor], torch.Tensor],
                           energy: Callable[[torch.Tensor], torch.Tensor], beta: float = 1.0,
                           neg_log_eta: Potential = standard_normal_neg_log_density) -> Potential:
-    """U(z) = -log eta(z) + beta E(B(z)) for any generator B and energy E (``E: (C, ...) -> (C,)``)."""
+    """U(z) = -log eta(z) + beta E(B(z)) for any base B and energy E (``E: (C, ...) -> (C,)``)."""
 
     def potential(z: torch.Tensor) -> torch.Tensor:
-        return neg_log_eta(z) + beta * energy(generator(z)).reshape(z.shape[0])
+        return neg_log_eta(z) + beta * energy(base(z)).reshape(z.shape[0])
 
     return potential
 

@@ -1,5 +1,6 @@
 """Reference posteriors for checking the samplers: a toy GEBM with a 2-D latent, written twice (torch for the
-samplers, jax for numpyro's NUTS), and its posterior computed on a grid.
+samplers, jax for NUTS through :func:`latentebm.samplers.nuts.run_nuts`), its posterior computed on a grid, and
+histogram total-variation distances of samples to it (with their Monte-Carlo floor).
 
 The toy (seed 001's model at small scale): latent z ~ eta = N(0, I_2); base x = B(z) = z + W2 tanh(W1 z + b1)
 (a residual one-hidden-layer network with fixed random weights); energy a soft minimum over K centres,
@@ -7,20 +8,17 @@ The toy (seed 001's model at small scale): latent z ~ eta = N(0, I_2); base x = 
     E(x) = -log sum_k pi_k exp(-|x - c_k|^2 / (2 s^2)),
 
 so that nu_beta(z) ∝ eta(z) exp(-beta E(B(z))) has K modes whose depth grows with beta.
-
-References:
-[1] Hoffman & Gelman (2014), The No-U-Turn sampler. JMLR 15.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from latentebm.ops import effective_sample_size
 from latentebm.samplers.potentials import Potential, standard_normal_neg_log_density
 
 
@@ -35,7 +33,7 @@ class ToyGEBM:
     log_pi: np.ndarray
     scale: float
 
-    def generator_torch(self, z: torch.Tensor) -> torch.Tensor:
+    def base_torch(self, z: torch.Tensor) -> torch.Tensor:
         """x = B(z) = z + W2 tanh(W1 z + b1), ``z: (C, 2) -> (C, 2)``."""
         w1, b1, w2 = (torch.as_tensor(a, dtype=z.dtype, device=z.device) for a in (self.w1, self.b1, self.w2))
         return z + torch.tanh(z @ w1.T + b1) @ w2.T
@@ -51,7 +49,7 @@ class ToyGEBM:
         """U(z) = |z|^2 / 2 + beta E(B(z)) on ``(C, 2)``."""
 
         def potential(z: torch.Tensor) -> torch.Tensor:
-            return standard_normal_neg_log_density(z) + beta * self.energy_torch(self.generator_torch(z))
+            return standard_normal_neg_log_density(z) + beta * self.energy_torch(self.base_torch(z))
 
         return potential
 
@@ -69,6 +67,21 @@ class ToyGEBM:
             return 0.5 * jnp.sum(z**2) + beta * energy
 
         return potential
+
+    def potential_jax_values(self, z: np.ndarray, beta: float = 1.0) -> np.ndarray:
+        """:meth:`potential_jax` at each row of ``z: (N, 2)`` (float32, as NUTS evaluates it); ``(N,)``."""
+        import jax
+        import jax.numpy as jnp
+
+        return np.asarray(jax.vmap(self.potential_jax(beta))(jnp.asarray(z, dtype=jnp.float32)), dtype=np.float64)
+
+
+def self_normalised(values: np.ndarray, log_w: torch.Tensor) -> tuple[float, float]:
+    """Self-normalised importance-sampling estimate of E[g] from ``values = g(x_i): (N,)`` with log-weights
+    ``log_w: (N,)``, and its standard error sqrt(sum_i w_i (g_i - estimate)^2 / ESS) (w normalised)."""
+    w = torch.softmax(log_w, 0).numpy()
+    estimate = float(np.sum(w * values))
+    return estimate, float(np.sqrt(np.sum(w * (values - estimate) ** 2) / effective_sample_size(log_w)))
 
 
 def toy_gebm(seed: int = 0, hidden: int = 8, weight_scale: float = 0.4, scale: float = 0.7,
@@ -148,35 +161,3 @@ def histogram_tv_floor(grid: GridPosterior, n: int, repeats: int, rng: np.random
                        bins: int = 20) -> np.ndarray:
     """The TV of n exact independent draws from nu: the Monte-Carlo floor of :func:`histogram_tv`; (repeats,)."""
     return np.array([histogram_tv(grid.sample(n, rng), grid, bins) for _ in range(repeats)])
-
-
-@dataclass(frozen=True)
-class NUTSDraws:
-    """``draws: (T, C, d)`` from NUTS and the mean number of leapfrog steps (= gradients) per draw."""
-
-    draws: np.ndarray
-    gradients_per_draw: float
-
-
-def nuts_reference(potential_jax, n_chains: int, n_warmup: int, n_samples: int, seed: int,
-                   init: np.ndarray) -> NUTSDraws:
-    """Draws from exp(-U) by numpyro's NUTS [1]; ``init: (n_chains, d)`` -> draws ``(n_samples, n_chains, d)``.
-
-    The chains run vectorised on jax's CPU backend; the step size and a diagonal mass matrix are adapted in
-    the warm-up. numpyro's own warnings are silenced (nothing may reach a notebook's output).
-    """
-    import jax
-
-    with warnings.catch_warnings():
-        # numpyro imports tqdm.auto, which warns (TqdmWarning) when ipywidgets is absent; no progress bar is used
-        warnings.simplefilter("ignore")
-        from numpyro.infer import MCMC, NUTS
-
-        kernel = NUTS(potential_fn=potential_jax)
-        mcmc = MCMC(kernel, num_warmup=n_warmup, num_samples=n_samples, num_chains=n_chains,
-                    chain_method="vectorized", progress_bar=False)
-        mcmc.run(jax.random.PRNGKey(seed), init_params=jax.numpy.asarray(init, dtype=jax.numpy.float32),
-                 extra_fields=("num_steps",))
-    samples = np.asarray(mcmc.get_samples(group_by_chain=True), dtype=np.float64)  # (C, T, d)
-    steps = np.asarray(mcmc.get_extra_fields()["num_steps"], dtype=np.float64)
-    return NUTSDraws(samples.transpose(1, 0, 2), float(steps.mean()))
