@@ -1,4 +1,4 @@
-"""Shared fixtures: seeded generators, deterministic torch, and fresh ci outputs of a notebook."""
+"""Shared fixtures: seeded random streams (np_rng, rng), deterministic torch, and fresh ci outputs of a notebook."""
 
 from __future__ import annotations
 
@@ -26,12 +26,13 @@ def deterministic_torch():
 
 
 @pytest.fixture
-def rng() -> np.random.Generator:
+def np_rng() -> np.random.Generator:
     return np.random.default_rng(12345)
 
 
 @pytest.fixture
-def generator() -> torch.Generator:
+def rng() -> torch.Generator:
+    """A torch random stream of the test's own (the package calls every torch.Generator ``rng``)."""
     g = torch.Generator()
     g.manual_seed(12345)
     return g

@@ -58,16 +58,16 @@ def test_layer_resamples_redraw_only_their_group():
     assert float(induced["top"].std(1).mean()) > 0
 
 
-def test_inference_reduces_reconstruction_error(generator):
+def test_inference_reduces_reconstruction_error(rng):
     g = net([4], x_dim=30, hidden=32, output="linear")
     with torch.no_grad():
-        x = g(torch.randn(64, 4, generator=generator)) + 0.1 * torch.randn(64, 30, generator=generator)
-        before = reconstruction_error(x, g(torch.randn(64, 4, generator=generator)))
-    z = short_run_infer(g, x, sigma=0.1, s=0.05, n_steps=50, rng=generator)
+        x = g(torch.randn(64, 4, generator=rng)) + 0.1 * torch.randn(64, 30, generator=rng)
+        before = reconstruction_error(x, g(torch.randn(64, 4, generator=rng)))
+    z = short_run_infer(g, x, sigma=0.1, s=0.05, n_steps=50, rng=rng)
     after = reconstruction_error(x, g(z).detach())
     assert after < 0.5 * before
     # and the log joint went up along the way
-    z0 = torch.randn(64, 4, generator=generator)
+    z0 = torch.randn(64, 4, generator=rng)
     assert log_joint(g, x, z, 0.1).mean() > log_joint(g, x, z0, 0.1).mean()
 
 
@@ -143,9 +143,9 @@ def test_vae_learns(digits):
     assert elbo(encoder, decoder, train[:8], 0.15).shape == (8,)
 
 
-def test_pixel_frechet_and_energy_distances(rng):
-    a = rng.normal(size=(4000, 3))
-    b = rng.normal(size=(4000, 3)) + np.array([1.0, 0.0, 2.0])
+def test_pixel_frechet_and_energy_distances(np_rng):
+    a = np_rng.normal(size=(4000, 3))
+    b = np_rng.normal(size=(4000, 3)) + np.array([1.0, 0.0, 2.0])
     assert frechet_distance(a, b) == pytest.approx(5.0, abs=0.15)  # ||shift||^2, same covariance
     assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
     assert energy_distance(a[:500], b[:500]) > 1.0 > energy_distance(a[:500], a[500:1000]) >= -1e-9

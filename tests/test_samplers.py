@@ -280,19 +280,19 @@ def test_latent_slope_bound_of_a_linear_function():
     assert 4.9 < k <= 5.0 + 1e-9
 
 
-def test_ess_of_independent_and_autocorrelated_chains(rng):
-    iid = rng.normal(size=(1000, 4, 2))
+def test_ess_of_independent_and_autocorrelated_chains(np_rng):
+    iid = np_rng.normal(size=(1000, 4, 2))
     assert diagnostics.ess(iid) == pytest.approx(np.full(2, 4000.0), rel=0.15)
     rho, ar = 0.9, np.zeros((4000, 4, 1))
     for t in range(1, len(ar)):
-        ar[t] = rho * ar[t - 1] + math.sqrt(1 - rho**2) * rng.normal(size=(4, 1))
+        ar[t] = rho * ar[t - 1] + math.sqrt(1 - rho**2) * np_rng.normal(size=(4, 1))
     expected = 16000 * (1 - rho) / (1 + rho)  # 842
     assert diagnostics.ess(ar)[0] == pytest.approx(expected, rel=0.3)
     assert diagnostics.ess_per_gradient(iid, grads_per_step=2) == pytest.approx(0.5, rel=0.15)
 
 
-def test_rhat_and_rank_histograms(rng):
-    agree = rng.normal(size=(500, 4, 1))
+def test_rhat_and_rank_histograms(np_rng):
+    agree = np_rng.normal(size=(500, 4, 1))
     assert abs(diagnostics.rhat(agree)[0] - 1.0) < 0.02
     disagree = agree + np.arange(4).reshape(1, 4, 1)
     assert diagnostics.rhat(disagree)[0] > 1.5
@@ -310,9 +310,9 @@ def test_toy_torch_and_jax_twins_agree():
     np.testing.assert_allclose(toy.potential_jax_values(z, 3.0), torch_values, rtol=1e-5, atol=1e-4)
 
 
-def test_self_normalised_estimate_of_a_tilted_gaussian(rng):
+def test_self_normalised_estimate_of_a_tilted_gaussian(np_rng):
     # x ~ N(0, 1) weighted by exp(x) is N(1, 1): E[x] = 1; the standard error is sqrt(var / ESS), ESS = M e^{-1}
-    x = rng.normal(size=200000)
+    x = np_rng.normal(size=200000)
     estimate, stderr = reference.self_normalised(x, torch.as_tensor(x))
     expected_se = math.sqrt(1.0 / (len(x) * math.exp(-1.0)))
     assert stderr == pytest.approx(expected_se, rel=0.1)
@@ -325,11 +325,11 @@ def test_grid_posterior_of_a_gaussian_has_its_moments():
     assert grid.expectation(lambda z: z[:, 0] * z[:, 1]) == pytest.approx(0.6 - 0.125, abs=1e-3)
 
 
-def test_histogram_tv_is_at_its_floor_for_exact_draws_and_large_for_wrong_ones(rng):
+def test_histogram_tv_is_at_its_floor_for_exact_draws_and_large_for_wrong_ones(np_rng):
     grid = reference.grid_posterior(standard_normal(), limit=4.0, n=200)
-    floor = reference.histogram_tv_floor(grid, 4000, 10, rng)
+    floor = reference.histogram_tv_floor(grid, 4000, 10, np_rng)
     assert floor.max() < 0.1  # about sqrt(bins / n) / 2: 0.08 here
-    shifted = grid.sample(4000, rng) + 0.5
+    shifted = grid.sample(4000, np_rng) + 0.5
     assert reference.histogram_tv(shifted, grid) > floor.max() + 0.1
 
 
