@@ -80,7 +80,7 @@ def test_learning_reduces_reconstruction_error(digits, method):
     run = train_generator(g, train, config, torch_generator(0))
     assert np.mean(run.loss[-10:]) < 0.8 * np.mean(run.loss[:5])
     if method == "short_run":
-        assert run.tune_steps == [0, 30] and all(s > 0 for s in run.s_gradient) and run.s == run.s_gradient[-1]
+        assert run.tune_steps == [0, 30] and len(run.s_gradient) == 2 and run.s == run.s_gradient[-1]
     else:
         assert run.s == config.s and run.tune_steps == []
 

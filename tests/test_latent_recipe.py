@@ -113,7 +113,7 @@ def test_tuning_logdets_and_the_method_table(images, tmp_path):
     recipe, root = tiny(), streams(0)
     short = recipes.train_or_load_generator(recipe.generator_model("short_run"), x_train, root, 0, tmp_path)
     s_gradient, s_grid = recipes.tuned_s(short, x_test[:4], 4, torch_generator(2))
-    assert s_gradient > 0 and s_grid in recipe.tune_grid
+    assert s_grid in recipe.tune_grid
     exact, estimate = recipes.logdet_estimates(short.net, x_test[:3], 0.15, 0.1, 4, torch_generator(3),
                                                torch_generator(4), n_probes=64)
     assert exact.shape == estimate.shape == (3,)

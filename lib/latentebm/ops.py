@@ -1,7 +1,8 @@
 """Numerical primitives every concept module shares, written once: log-mean-exp, the effective sample size of
-importance weights, the standard-normal log-density, an MLP builder and a Lipschitz lower bound.
+importance weights, the standard-normal log-density, an MLP builder, a Lipschitz lower bound, and ``frozen``
+(a network in eval mode with its weights' gradients off).
 
-Nothing here imports from the rest of the package except :mod:`latentebm.runtime`.
+The bottom floor: nothing here imports from the rest of the package.
 """
 
 from __future__ import annotations

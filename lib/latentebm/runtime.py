@@ -126,5 +126,5 @@ def initialised_from(rng: torch.Generator | Stream) -> Iterator[None]:
     else:
         seed = int(torch.randint(0, 2**62, (1,), generator=rng, device=rng.device))
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        torch.default_generator.manual_seed(seed)  # the CPU stream only: torch.manual_seed would reseed CUDA too
         yield

@@ -39,7 +39,8 @@ SPEC = NotebookSpec(
              kind=float, minimum=0.0),
         Knob("n_fd_samples", 500, 10000, "samples per Frechet distance", minimum=10),
         Knob("n_sampling_seeds", 1, 3, "sampler seeds per trained model", minimum=1),
-        Knob("amp", False, True, "mixed precision (bfloat16 autocast) on cuda", kind=bool),
+        Knob("amp", IMAGES_CI.train.amp, IMAGES_FULL.train.amp, "mixed precision (bfloat16 autocast) on cuda",
+             kind=bool),
     ),
     headlines=(
         Headline("toy_curve_off_support_generator", "curve: off-support distance, generator alone", "small"),

@@ -47,7 +47,7 @@ import numpy as np
 import torch
 from scipy.optimize import minimize
 
-from latentebm.divergences.variational import Measure
+from latentebm.divergences.variational import Measure, kale_bound
 
 
 def gaussian_kernel(a: torch.Tensor, b: torch.Tensor, bandwidth: float) -> torch.Tensor:
@@ -132,7 +132,7 @@ class _Problem:
         """(J(f_alpha), unpenalised KALE objective at f_alpha, |f_alpha|_H^2)."""
         f_y = (self.k_yy @ alpha - self.k_yx_w) / self.lam
         f_x = (self.k_xy @ alpha - self.k_xx_w) / self.lam
-        kale = float(-(self.w @ f_x) - self.v @ torch.exp(-f_y) + 1.0)
+        kale = float(kale_bound(f_x, f_y, 0.0, self.w, self.v))
         norm2 = self.quadratic(alpha) / self.lam**2
         return kale - 0.5 * self.lam * norm2, kale, norm2
 

@@ -12,7 +12,8 @@ For KL in the form KALE uses (seed 001, "KL Approximate Lower-bound Estimator"):
 Expectations are taken under a :class:`Measure`: samples with equal weights, or quadrature nodes with weights,
 so the same code gives sample estimates and population values of the bound for a critic class.
 
-Written once here and used by every KALE estimator of the package: :func:`kale_bound` (objective (2) on
+Written once here and used by every KALE estimator on samples or quadrature (the smoothie's primal included):
+:func:`kale_bound` (objective (2) on
 energies E = f, with the constant c of the class E + R), :func:`dv_bound` (its Donsker-Varadhan form, (2)
 maximised over c), :func:`kl_dual` (objective (2) at a critic under two measures) and :func:`fit_critic`
 (full-batch L-BFGS or Adam on any such objective).
@@ -97,8 +98,10 @@ def kale_bound(e_p: torch.Tensor, e_q: torch.Tensor, c: torch.Tensor | float = 0
     """Objective (2) written on energies: F(E, c) = -E_P[E + c] - E_Q[exp(-E - c)] + 1.
 
     ``e_p: (n,)`` and ``e_q: (m,)`` are E at P's and Q's points, ``w_p``/``w_q`` optional probability weights.
-    The one KALE objective of the package: the critic fits of :mod:`.kale`, the GEBM energy step and the
-    energies of notebook 07 all call it. At its best c (c* = log E_Q exp(-E)) it equals :func:`dv_bound`.
+    The one KALE objective of the package: the critic fits of :mod:`.kale`, the smoothie's primal, the GEBM
+    energy step and the energies of notebook 07 call it (the Gaussian closed forms and the vectorised grid search
+    of :mod:`.gebm_gaussian` write it in their own shape). At its best c (c* = log E_Q exp(-E)) it equals
+    :func:`dv_bound`.
     """
     return -weighted_mean(e_p + c, w_p) - weighted_mean(torch.exp(-e_q - c), w_q) + 1.0
 

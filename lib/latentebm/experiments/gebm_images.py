@@ -11,8 +11,9 @@ feature classifier behind the Fréchet distance.
 
 Random streams, below the notebook's root ``streams``: ``gebm_images/split`` (the held-out split, shared by every
 training seed), ``gebm_images/train/k`` (training seed k: ``init`` for the weights, ``loop`` for the loop) and
-``gebm_images/classifier/j`` (feature classifier j). Notebook 06 recomputes the same names, so it loads the
-models notebook 05 saved (with the same profile and seed), or trains them itself::
+``gebm_images/classifier/j`` (feature classifier j). Notebook 06 recomputes the same names from the profile's
+recipe, so it loads the models notebook 05 saved with the same profile, seed and default knobs; after a 05 run
+with other knobs (another ``image_steps``, say) it trains the profile's model itself::
 
     recipe = gebm_images.RECIPES[params.profile]
     (x_train, y_train), (x_test, y_test) = gebm_images.data_split(recipe, params.streams)
@@ -80,7 +81,7 @@ RECIPES: dict[str, ImageRecipe] = {
         classifier={"channels": 1, "n_classes": 10, "width": 16, "feature_dim": 64}, classifier_steps=300),
     "full": ImageRecipe(
         dataset="cifar10", n_test=10000, model=CIFAR_MODEL,
-        train=GEBMTrainConfig(steps=65000, latent_dim=100, gp_weight=1.0, checkpoint_every=1000),
+        train=GEBMTrainConfig(steps=65000, latent_dim=100, gp_weight=1.0, checkpoint_every=1000, amp=True),
         classifier={"channels": 3, "n_classes": 10, "width": 32, "feature_dim": 128}, classifier_steps=5000),
 }
 

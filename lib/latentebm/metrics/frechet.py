@@ -6,12 +6,12 @@ features here are the penultimate layer of a small classifier that the package t
 call that number "FD (classifier features)", never FID; its scale is not comparable to FID, but ratios
 FD(GEBM) / FD(generator alone) are (in spirit) comparable to the paper's relative FID.
 
-Interface used by later notebooks (notebook 05 saves the classifier as ``"05_mnist_classifier"``)::
+Interface (the classifiers of notebooks 05 and 06 come from ``experiments.gebm_images.feature_classifier``)::
 
-    from latentebm.metrics.frechet import build_classifier, extract_features, frechet_distance
-    modules, config = load_model(output_dir, "05_mnist_classifier", build_classifier)
-    f_data = extract_features(modules["classifier"], x_data)          # x: (N, C, H, W) in [-1, 1] -> (N, k)
-    fd = frechet_distance(f_data, extract_features(modules["classifier"], x_samples))
+    classifier = train_classifier(x_train, y_train, config, steps, rng)   # or a recipe's trained one
+    f_data = extract_features(classifier, x_data)                     # x: (N, C, H, W) in [-1, 1] -> (N, k)
+    fd = frechet_distance(f_data, extract_features(classifier, x_samples))
+    scorer = FrechetScorer([classifier, ...], x_test)                 # one FD per classifier: scorer(x_samples)
 
 :func:`inception_fid` (``full`` profile) needs the ``pytorch-fid`` package and its downloadable weights;
 without them it raises a clear error instead of returning a number.

@@ -5,7 +5,7 @@
 
     modules = build_gebm({"latent_dim": 16, "data_shape": [1, 14, 14], "base": "mlp", "energy": "mlp"})
     B, E = modules["base"], modules["energy"]
-    x = B(torch.randn(n, 16))                                       # x: (n, 1, 14, 14)
+    x = B(torch.randn(n, 16, generator=rng))                        # x: (n, 1, 14, 14)
 
 Config keys: ``latent_dim`` (int), ``data_shape`` (list of ints, e.g. [1, 14, 14] or [2]),
 ``base`` ("mlp" | "dcgan" | "sngan"), ``base_width``, ``base_depth`` (mlp only),

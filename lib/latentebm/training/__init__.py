@@ -1,6 +1,6 @@
 """Training loops, one module per model family: :mod:`.gebm` (KALE over E + R, the GEBM), :mod:`.ebm` (energies
 on a Real NVP base by KALE, DV or contrastive divergence), :mod:`.flows` (Real NVP by maximum likelihood),
 :mod:`.abp` (alternating back-propagation, short-run inference, the VAE baseline). :mod:`.loop` holds what
-every loop shares: checkpoints that resume exactly and refuse another config, the progress log, and a plain
-optimiser loop for dual (critic) objectives. Recipes that call these loops live in :mod:`latentebm.experiments`.
+every loop shares: checkpoints that resume exactly and refuse another config, and the progress log. Recipes
+that call these loops live in :mod:`latentebm.experiments`.
 """

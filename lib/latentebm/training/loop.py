@@ -5,14 +5,13 @@
   :class:`CheckpointError` naming the file.
 - the guard :func:`latentebm.guards.check_finite` (NaN, inf or a runaway value), used by every loop.
 - :class:`ProgressLog`: one readable line every N steps, kept as a history for learning curves.
-- :func:`maximise`: gradient ascent of a scalar objective over parameters, guarded and logged.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -20,7 +19,6 @@ from typing import Any, TextIO
 import torch
 
 from latentebm import checkfile
-from latentebm.guards import check_finite
 
 
 @dataclass
@@ -121,26 +119,3 @@ class Checkpointer:
                 raise CheckpointError(f"checkpoint {self.path}: the state of random stream '{name}' does not fit "
                                       f"({failure})") from None
         return payload["step"], dict(payload["extra"])
-
-
-def maximise(
-    objective: Callable[[], torch.Tensor],
-    parameters: Iterable[torch.Tensor],
-    steps: int,
-    lr: float = 1e-2,
-    log: ProgressLog | None = None,
-) -> list[float]:
-    """Adam ascent on ``objective()`` (a scalar tensor) for ``steps`` steps; return the objective's trace."""
-    parameters = list(parameters)
-    optimiser = torch.optim.Adam(parameters, lr=lr)
-    trace = []
-    for step in range(1, steps + 1):
-        optimiser.zero_grad()
-        value = objective()
-        (-value).backward()
-        optimiser.step()
-        check_finite(step, objective=value.item())
-        trace.append(value.item())
-        if log is not None:
-            log.log(step, steps, objective=value.item())
-    return trace
