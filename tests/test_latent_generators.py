@@ -43,7 +43,8 @@ def test_generator_layers_shapes_and_dtype():
     assert g.latent_dim == 5
     assert g(torch.zeros(4, 5)).shape == (4, 10)
     assert [z.shape[1] for z in g.split(torch.zeros(4, 5))] == [2, 3]
-    assert {p.dtype for p in g.parameters()} == {torch.float32} and g.prior(3).dtype == torch.float32
+    assert {p.dtype for p in g.parameters()} == {torch.float32}
+    assert g.prior(3, torch_generator(0)).dtype == torch.float32
     assert Encoder(10, 5, 8, dtype=torch.float32).net[0].weight.dtype == torch.float32
 
 
@@ -140,7 +141,9 @@ def test_vae_learns(digits):
                                                                                            dtype=torch.float32)
     trace = train_vae(encoder, decoder, train, LearningConfig(steps=80, batch_size=64), torch_generator(0))
     assert np.mean(trace[-10:]) < np.mean(trace[:5])
-    assert elbo(encoder, decoder, train[:8], 0.15).shape == (8,)
+    assert elbo(encoder, decoder, train[:8], 0.15, torch_generator(0)).shape == (8,)
+    with pytest.raises(ValueError, match="elbo draws random numbers"):
+        elbo(encoder, decoder, train[:8], 0.15, None)
 
 
 def test_pixel_frechet_and_energy_distances(np_rng):

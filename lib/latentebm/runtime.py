@@ -98,6 +98,13 @@ def streams(seed: int) -> Stream:
     return Stream(int(seed))
 
 
+def require_rng(rng: torch.Generator | None, what: str) -> torch.Generator:
+    """``rng`` itself, or a ValueError naming ``what`` when it is None: nothing draws from the global stream."""
+    if rng is None:
+        raise ValueError(f"{what} draws random numbers: pass its random stream as rng (a torch.Generator)")
+    return rng
+
+
 def torch_generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
     """A torch stream seeded with the integer ``seed`` itself (for tests and closed-form checks)."""
     rng = torch.Generator(device=device)

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from latentebm.ops import mlp, standard_normal_log_prob
+from latentebm.runtime import require_rng
 
 
 def alternating_masks(dim: int, n_layers: int) -> torch.Tensor:
@@ -92,13 +93,14 @@ class RealNVP(nn.Module):
         z, log_det = self.to_latent(x)
         return standard_normal_log_prob(z) + log_det
 
-    def sample(self, n: int, rng: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def sample(self, n: int, rng: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """n draws x = B_theta(z), z ~ eta (from ``rng``, on the flow's device), and their log q_theta(x);
         differentiable in theta (reparametrised).
 
         log q_theta(B(z)) = log eta(z) - log |det dB/dz|, with no second pass through the flow.
         """
         reference = next(self.parameters())
+        rng = require_rng(rng, "RealNVP.sample")
         z = torch.randn(n, self.dim, generator=rng, dtype=reference.dtype, device=reference.device)
         x, log_det = self.generate(z)
         return x, standard_normal_log_prob(z) - log_det

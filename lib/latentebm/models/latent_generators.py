@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from latentebm.ops import standard_normal_log_prob
+from latentebm.runtime import require_rng
 
 
 class LatentGenerator(nn.Module):
@@ -59,12 +60,13 @@ class LatentGenerator(nn.Module):
         mean = self.out(h)
         return torch.sigmoid(mean) if self.output == "sigmoid" else mean
 
-    def prior(self, n: int, rng: torch.Generator | None = None) -> Tensor:
+    def prior(self, n: int, rng: torch.Generator) -> Tensor:
         """``n`` draws ``z ~ N(0, I)``, ``(n, d)``, in the network's dtype and on its device."""
         weight = self.out.weight
-        return torch.randn(n, self.latent_dim, generator=rng, device=weight.device, dtype=weight.dtype)
+        return torch.randn(n, self.latent_dim, generator=require_rng(rng, "LatentGenerator.prior"),
+                           device=weight.device, dtype=weight.dtype)
 
-    def sample(self, n: int, rng: torch.Generator | None = None) -> Tensor:
+    def sample(self, n: int, rng: torch.Generator) -> Tensor:
         """``g(z)`` for ``z ~ N(0, I)``: the mean images of ``n`` draws, ``(n, D)``."""
         return self(self.prior(n, rng))
 
@@ -90,7 +92,7 @@ def reconstruction_error(x: Tensor, x_hat: Tensor, mask: Tensor | None = None) -
 
 
 def layer_resamples(net: LatentGenerator, n_base: int, n_resample: int, groups: Mapping[str, slice],
-                    rng: torch.Generator | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+                    rng: torch.Generator) -> tuple[Tensor, dict[str, Tensor]]:
     """What each group of latent coordinates controls: ``n_base`` base latents ``z (n_base, d)`` and, for each
     named group (a slice of the coordinates, e.g. one layer), the images ``g(z')`` ``(n_base, n_resample, D)``
     where ``z'`` is ``z`` with that group redrawn from the prior and every other coordinate held.

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from latentebm.models.latent_generators import LatentGenerator, log_likelihood
 from latentebm.ops import mlp
+from latentebm.runtime import require_rng
 
 
 class Encoder(nn.Module):
@@ -33,10 +34,10 @@ class Encoder(nn.Module):
 
 
 def elbo(encoder: Encoder, decoder: LatentGenerator, x: Tensor, sigma: float,
-         rng: torch.Generator | None = None) -> Tensor:
+         rng: torch.Generator) -> Tensor:
     """Per-example ELBO ``(B,)``, with one reparameterised draw ``z = m + exp(v/2) * eps``, ``eps`` from ``rng``."""
     mean, log_variance = encoder(x)
-    eps = torch.randn(mean.shape, generator=rng, dtype=mean.dtype, device=mean.device)
+    eps = torch.randn(mean.shape, generator=require_rng(rng, "elbo"), dtype=mean.dtype, device=mean.device)
     z = mean + (0.5 * log_variance).exp() * eps
     kl = 0.5 * (mean**2 + log_variance.exp() - 1 - log_variance).sum(dim=1)
     return log_likelihood(x, decoder(z), sigma) - kl

@@ -24,6 +24,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from latentebm.runtime import require_rng
+
 LogJoint = Callable[[Tensor], Tensor]
 """``z (B, d) -> log p(x_b, z_b) (B,)``: the log joint of each example with its own latent."""
 
@@ -50,7 +52,7 @@ def langevin_step(state: ChainState, log_joint: LogJoint, s: float | Tensor, rng
     drift = 0.5 * s**2 * score(log_joint, z, create_graph=create_graph)
     z_next = z + drift if create_graph else z.detach() + drift.detach()
     if noise:
-        xi = torch.randn(z.shape, generator=rng, dtype=z.dtype, device=z.device)
+        xi = torch.randn(z.shape, generator=require_rng(rng, "a noisy Langevin step"), dtype=z.dtype, device=z.device)
         z_next = z_next + s * xi
     return ChainState(z_next, state.step + 1)
 
@@ -84,7 +86,7 @@ def logdet_power_series(hvp: Callable[[Tensor], Tensor], shape: torch.Size, n_pr
     """
     total = torch.zeros(shape[0], dtype=dtype, device=device)
     for _ in range(n_probes):
-        v = torch.randint(0, 2, shape, generator=rng, device=device).to(dtype) * 2 - 1
+        v = torch.randint(0, 2, shape, generator=require_rng(rng, "Hutchinson probes"), device=device).to(dtype) * 2 - 1
         w = v
         for j in range(1, n_terms + 1):
             w = hvp(w)

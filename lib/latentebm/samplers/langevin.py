@@ -31,6 +31,7 @@ from typing import NamedTuple
 
 import torch
 
+from latentebm.runtime import require_rng
 from latentebm.samplers.potentials import Potential, value_and_grad
 
 
@@ -76,7 +77,7 @@ def init_kinetic(z: torch.Tensor, potential: Potential, rng: torch.Generator | N
 
 def _draw_device(like: torch.Tensor, rng: torch.Generator | None) -> torch.device:
     """Draw on ``rng``'s device (a CPU generator may drive chains on a GPU), then move to ``like``'s."""
-    return rng.device if rng is not None else like.device
+    return require_rng(rng, "a Langevin step").device
 
 
 def _normal_like(z: torch.Tensor, rng: torch.Generator | None) -> torch.Tensor:
