@@ -84,7 +84,7 @@ from latentebm.experiments import gebm_images
 from latentebm.metrics.frechet import extract_features, frechet_distance
 from latentebm.plotting import sampling as plots
 from latentebm.reporting import save_figure, show_metrics
-from latentebm.samplers import baselines, chains, diagnostics, nuts, reference, schedules
+from latentebm.samplers import baselines, chains, diagnostics, langevin, nuts, reference, schedules
 from latentebm.samplers.potentials import gebm_latent_potential
 from latentebm.samplers.quality import latent_frechet
 from latentebm.samplers.registry import SAMPLERS
@@ -212,7 +212,7 @@ for name, label in labels.items():
         state, _ = chains.sample(name, z0, potential, schedules.constant(step_size), params.toy_steps,
                                  run.child("chains").torch(), **toy_options[name])
         tv[label].append(reference.histogram_tv(state.z.numpy(), grid))
-        accept[label].append(float(state.n_accepted.mean() / state.n_steps))
+        accept[label].append(float(langevin.acceptance_rate(state).mean()))
         if step_size == min(params.step_sizes):
             finals_smallest[label] = state.z.numpy()
     shown = "  ".join(f"{v:.2f}" for v in tv[label])
@@ -330,7 +330,7 @@ for beta in sorted(params.betas):
     x_tempered.append(x)
     spread_ratio.append(float(beta * np.mean(nearest**2) / (2 * toy.scale**2)))
     print(f"beta = {beta:5g}: E|B(z) - c|^2 = {np.mean(nearest**2):.3f}, ratio to 2 s^2 / beta = "
-          f"{spread_ratio[-1]:.2f}, MALA acceptance {float(state.n_accepted.mean() / state.n_steps):.2f}")
+          f"{spread_ratio[-1]:.2f}, MALA acceptance {float(langevin.acceptance_rate(state).mean()):.2f}")
 spread_ratio = np.array(spread_ratio)
 metrics["spread_ratio_largest_beta"] = float(spread_ratio[-1])
 
@@ -433,7 +433,7 @@ for name, step_size in image_step.items():
         finals[key] = state.z
         print(f"{key:13s} FD ratio at the end {values[-1]:.2f}, best {min(values):.2f} "
               f"(after {done[int(np.argmin(values))] * cost} gradients), "
-              f"acceptance {float(state.n_accepted.mean() / state.n_steps):.2f}")
+              f"acceptance {float(langevin.acceptance_rate(state).mean()):.2f}")
 
 # %% [markdown]
 # **The baselines of the paper's table.** Independent Metropolis-Hastings (`SAMPLERS["imh"]`) proposes fresh
@@ -450,7 +450,7 @@ k_eff = baselines.latent_slope_bound(critic, z_prior)
 z_dot = baselines.dot_shift(z_prior, critic, k_eff, params.dot_steps, params.dot_lr)
 table = {"IMH": fd_of_latents(imh.z) / fd_base, "DOT": fd_of_latents(z_dot) / fd_base,
          "KLA (latent Langevin, decay)": float(curves["KLA decay"][1][-1])}
-print(f"IMH acceptance rate {float(imh.n_accepted.mean() / imh.n_steps):.2f}; DOT k_eff = {k_eff:.2g}, "
+print(f"IMH acceptance rate {float(langevin.acceptance_rate(imh).mean()):.2f}; DOT k_eff = {k_eff:.2g}, "
       f"mean latent move {float((z_dot - z_prior).norm(dim=1).mean()):.2f}")
 print("relative FD (classifier features), % — the paper's CIFAR-10 row: IMH 95.13, DOT 82.27, Langevin 73.06")
 for name, value in table.items():

@@ -17,6 +17,7 @@ overwrite each other, and a notebook that needs another notebook's model finds i
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Mapping
@@ -41,6 +42,14 @@ def digest(recipe: Any, stream: Stream) -> str:
     """A short, stable digest of :func:`identity` (sorted JSON, SHA-256), for store names."""
     text = json.dumps(identity(recipe, stream), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def with_knobs(recipe: Any, knobs: Mapping[str, Any] | None) -> Any:
+    """``recipe`` (a frozen dataclass) with the entries of ``knobs`` named like one of its fields replacing them
+    (lists become tuples; other entries are ignored, so a notebook may pass all its knobs)."""
+    names = {f.name for f in dataclasses.fields(recipe)}
+    changes = {k: tuple(v) if isinstance(v, list) else v for k, v in (knobs or {}).items() if k in names}
+    return dataclasses.replace(recipe, **changes)
 
 
 def checkpoint_path(output_dir: Path | str, name: str, every: int) -> Path | None:

@@ -148,9 +148,7 @@ RECIPES: dict[str, Recipe] = {
 def recipe(profile: str, knobs: Mapping[str, Any] | None = None) -> Recipe:
     """The profile's recipe with the entries of ``knobs`` named like a field of :class:`Recipe` replacing it
     (lists become tuples; other entries are ignored: a notebook passes all its knobs)."""
-    names = {f.name for f in dataclasses.fields(Recipe)}
-    changes = {k: tuple(v) if isinstance(v, list) else v for k, v in (knobs or {}).items() if k in names}
-    return dataclasses.replace(RECIPES[profile], **changes)
+    return experiments.with_knobs(RECIPES[profile], knobs)
 
 
 def load_images(images: Images, root: Stream, device: torch.device | str = "cpu") -> tuple[Tensor, Tensor]:

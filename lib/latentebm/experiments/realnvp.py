@@ -18,7 +18,6 @@ Random streams below a run stream ``run`` (``root.child("toy")``, or ``root.chil
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,8 +168,7 @@ RECIPES: dict[str, Recipe] = {
 def recipe(profile: str, knobs: Mapping[str, Any] | None = None) -> Recipe:
     """The profile's recipe with the entries of ``knobs`` named like a field of :class:`Recipe` replacing it
     (other entries are ignored: a notebook passes all its knobs)."""
-    names = {f.name for f in dataclasses.fields(Recipe)}
-    return dataclasses.replace(RECIPES[profile], **{k: v for k, v in (knobs or {}).items() if k in names})
+    return experiments.with_knobs(RECIPES[profile], knobs)
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,6 @@ def nearest(samples: torch.Tensor, reference: torch.Tensor, chunk: int = 2048) -
     return torch.cat(dists), torch.cat(idx)
 
 
-def off_support_distance(samples: torch.Tensor, held_out: torch.Tensor) -> float:
-    """Mean distance from each sample (n, D) to its nearest held-out point (m, D)."""
-    return float(nearest(samples, held_out)[0].mean())
 
 
 def coordinate_histogram(s: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
@@ -34,31 +31,21 @@ def coordinate_histogram(s: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
     return counts / counts.sum()
 
 
-def sample_coordinate_histogram(samples: torch.Tensor, held_out: torch.Tensor, held_out_s: torch.Tensor,
-                                edges: torch.Tensor) -> torch.Tensor:
-    """Histogram over ``edges`` of the manifold coordinate of each sample (n, D), read off its nearest held-out
-    point (m, D) whose coordinates are held_out_s: (m,)."""
-    _, index = nearest(samples, held_out)
-    return coordinate_histogram(held_out_s[index], edges)
 
 
-def mass_error(samples: torch.Tensor, held_out: torch.Tensor, held_out_s: torch.Tensor,
-               edges: torch.Tensor) -> float:
-    """TV distance between the histogram of held-out s and that of the samples' nearest held-out s."""
-    p = coordinate_histogram(held_out_s, edges)
-    q = sample_coordinate_histogram(samples, held_out, held_out_s, edges)
-    return float(0.5 * (p - q).abs().sum())
 
 
 def support_and_mass(samples: dict[str, torch.Tensor], held_out: torch.Tensor, held_out_s: torch.Tensor,
                      edges: torch.Tensor) -> tuple[dict[str, tuple[float, float]], dict[str, torch.Tensor]]:
     """For each labelled sample set (n, D): (off-support distance, mass error) against the held-out points
-    (m, D) with coordinates held_out_s: (m,), and the coordinate histogram over ``edges`` behind the mass error.
-    Returns ({label: (distance, mass error)}, {"held-out data": histogram, label: histogram, ...})."""
+    (m, D) with coordinates held_out_s: (m,), and the coordinate histogram over ``edges`` behind the mass error,
+    from one nearest-neighbour search per set. Returns ({label: (distance, mass error)},
+    {"held-out data": histogram, label: histogram, ...})."""
     reference = coordinate_histogram(held_out_s, edges)
     histograms = {"held-out data": reference}
     errors = {}
     for label, x in samples.items():
-        histograms[label] = sample_coordinate_histogram(x, held_out, held_out_s, edges)
-        errors[label] = (off_support_distance(x, held_out), float(0.5 * (histograms[label] - reference).abs().sum()))
+        distance, index = nearest(x, held_out)
+        histograms[label] = coordinate_histogram(held_out_s[index], edges)
+        errors[label] = (float(distance.mean()), float(0.5 * (histograms[label] - reference).abs().sum()))
     return errors, histograms

@@ -156,7 +156,7 @@ def train_gebm(base: nn.Module, energy: nn.Module, data: torch.Tensor, config: G
     stateful = {"base": base, "energy": energy, "log_partition": log_partition, "opt_e": opt_e,
                 "opt_g": opt_g, "sched_e": sched_e, "sched_g": sched_g}
     # the checkpoint's config: every field that changes the trajectory (``steps`` only says where it stops)
-    resumable = {k: v for k, v in _plain(asdict(config)).items() if k != "steps"}
+    resumable = {k: v for k, v in asdict(config).items() if k != "steps"}
     checkpointer = Checkpointer(checkpoint_path, config.checkpoint_every, config=resumable) if checkpoint_path else None
     start = 0
     if checkpointer is not None:
@@ -209,10 +209,6 @@ def train_gebm(base: nn.Module, energy: nn.Module, data: torch.Tensor, config: G
         if checkpointer is not None and checkpointer.due(step):
             checkpointer.save(step, stateful, extra={"history": log.history, "steps": log.steps}, rngs={"rng": rng})
     return GEBMRun(list(log.steps), {k: list(v) for k, v in log.history.items()}, log_partition.c.item(), start)
-
-
-def _plain(values: dict) -> dict:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
 
 
 def refit_energy(base: nn.Module, energy: nn.Module, data: torch.Tensor, config: GEBMTrainConfig, steps: int,
