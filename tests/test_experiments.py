@@ -4,11 +4,12 @@ and refuses a file whose recipe differs; the GEBM recipes train, and their noteb
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 
 import pytest
 import torch
 from latentebm import experiments
-from latentebm.experiments import gebm_images, gebm_toys
+from latentebm.experiments import gebm_images, gebm_toys, parallel
 from latentebm.models.store import StoreError, load_model, model_path, save_model
 from latentebm.runtime import initialised_from, streams
 from torch import nn
@@ -70,15 +71,16 @@ def test_image_recipe_takes_the_notebook_knobs():
 def test_toy_gebm_and_ebm_train_and_reload(tmp_path):
     recipe = gebm_toys.recipe("ci", "curve", points=200, steps=3, refit_steps=2, energy_hidden=8)
     root = streams(0)
-    data = gebm_toys.data(recipe, root)
+    data = gebm_toys.data(recipe, root, 0)
     assert data["x_train"].shape == (100, 2) and data["x_test"].shape == (100, 2)
-    first = gebm_toys.gebm(recipe, root, tmp_path, "cpu")
+    assert not torch.equal(data["x_train"], gebm_toys.data(recipe, root, 1)["x_train"])  # seed k draws new data
+    first = gebm_toys.gebm(recipe, root, 0, tmp_path, "cpu")
     assert len(first.info["joint"]["steps"]) == 3 and len(first.info["refit"]["steps"]) == 2
-    again = gebm_toys.gebm(recipe, root, tmp_path, "cpu")
+    again = gebm_toys.gebm(recipe, root, 0, tmp_path, "cpu")
     assert again.origin == "loaded"
     z = torch.randn(5, 1, generator=torch.Generator().manual_seed(0))
     assert torch.equal(first.modules["base"](z), again.modules["base"](z))
-    ebm = gebm_toys.ebm(recipe, root, tmp_path, "cpu")
+    ebm = gebm_toys.ebm(recipe, root, 0, tmp_path, "cpu")
     assert list(ebm.modules["base"].parameters()) == []
     assert len(ebm.info["run"]["steps"]) == 3
 
@@ -88,7 +90,7 @@ def test_toy_models_do_not_depend_on_the_global_stream(tmp_path):
     results = []
     for global_seed, folder in [(1, "a"), (2, "b")]:
         torch.manual_seed(global_seed)
-        trained = gebm_toys.gebm(recipe, streams(3), tmp_path / folder, "cpu")
+        trained = gebm_toys.gebm(recipe, streams(3), 0, tmp_path / folder, "cpu")
         results.append(trained.modules["energy_refit"].state_dict())
     for a, b in zip(results[0].values(), results[1].values(), strict=True):
         assert torch.equal(a, b)
@@ -116,3 +118,25 @@ def test_image_gebm_is_the_same_in_a_float64_notebook(tmp_path, monkeypatch):
         assert torch.equal(x, y)
     for x, y in zip(ca.state_dict().values(), cb.state_dict().values(), strict=True):
         assert torch.equal(x, y)
+
+
+def test_models_trained_in_worker_processes_are_those_trained_here(tmp_path):
+    """parallel.train_all: two seeds trained in two spawned workers equal, bitwise, the same seeds trained in
+    this process (the workers take this process's default dtype and one thread)."""
+    recipe = gebm_toys.recipe("ci", "curve", points=100, steps=3, refit_steps=2, energy_hidden=8)
+    root = streams(5)
+    jobs = [partial(gebm_toys.train_seed, recipe, root, k, tmp_path / "workers", "cpu") for k in (0, 1)]
+    parallel.train_all(jobs, workers=2)
+    for k in (0, 1):
+        there = gebm_toys.gebm(recipe, root, k, tmp_path / "workers", "cpu")
+        here = gebm_toys.gebm(recipe, root, k, tmp_path / "here", "cpu")
+        assert (there.origin, here.origin) == ("loaded", "trained")
+        for a, b in zip(there.modules["energy_refit"].state_dict().values(),
+                        here.modules["energy_refit"].state_dict().values(), strict=True):
+            assert torch.equal(a, b)
+        assert gebm_toys.ebm(recipe, root, k, tmp_path / "workers", "cpu").origin == "loaded"
+
+
+def test_a_failing_job_fails_the_caller():
+    with pytest.raises(ValueError, match="unknown toy"):
+        parallel.train_all([partial(gebm_toys.recipe, "ci", "torus")] * 2, workers=2)

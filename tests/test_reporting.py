@@ -63,6 +63,26 @@ def test_index_lists_every_notebook_with_paper_numbers():
             assert html.escape(headline.label) in page and html.escape(headline.paper) in page
 
 
+def test_index_states_every_claim_with_its_criterion():
+    page = index.render("ci")
+    claims = [claim for spec in catalogue.all_specs() for claim in spec.claims]
+    assert claims, "notebooks 05 and 06 state claims over seeds"
+    for claim in claims:
+        assert html.escape(claim.statement) in page and html.escape(claim.criterion) in page
+
+
+@pytest.mark.parametrize(("held", "seeds", "verdict"), [(5, 5, "reproduced"), (4, 5, "reproduced"),
+                                                         (3, 5, "mixed"), (2, 5, "mixed"), (1, 5, "not reproduced"),
+                                                         (0, 5, "not reproduced"), (8, 10, "reproduced")])
+def test_claim_verdict_counts_the_seeds(held, seeds, verdict):
+    claim = catalogue.Claim("c", "statement", "criterion")
+    metrics = {}
+    records.record_claim(metrics, "c", [True] * held + [False] * (seeds - held))
+    assert (metrics["c_holds"], metrics["c_seeds"]) == (held, seeds)
+    assert claim.verdict(metrics) == verdict and claim.line(metrics).endswith(f": {verdict}")
+    assert claim.verdict({}) == "not measured"
+
+
 def test_index_formats_infinity_and_missing():
     assert index.format_number(float("inf")) == "∞"
     assert index.format_number(None) == "not run"

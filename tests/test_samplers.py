@@ -215,6 +215,23 @@ def test_sample_evaluated_scores_the_start_every_few_steps_and_the_end(torch_rng
     assert steps == [0, 3, 6, 7] and values == [0.0, 3.0, 6.0, 7.0] and state.n_steps == 7
 
 
+def test_early_stopping_keeps_the_chains_where_the_score_was_lowest():
+    """ULA on N(0, 1) from z = 4: the mean decays as 4 (1 - h)^k, so the score (mean - 2)^2 is lowest near
+    k* = log(1/2) / log(1 - h) = 13.5 at h = 0.05; the kept latents are those of a plain run of that length."""
+    start, h = torch.full((4000, 1), 4.0, dtype=torch.float64), 0.05
+    stopped = chains.sample_early_stopped("ula", start, standard_normal(1), schedules.constant(h), 40,
+                                          torch.Generator().manual_seed(3), 1, lambda z: float((z.mean() - 2) ** 2),
+                                          report=lambda z: float(z.mean()))
+    assert 12 <= stopped.step <= 15 and stopped.steps == list(range(41)) and len(stopped.reports) == 41
+    again, _ = chains.sample("ula", start, standard_normal(1), schedules.constant(h), stopped.step,
+                             torch.Generator().manual_seed(3))
+    assert torch.equal(stopped.z, again.z)
+    assert stopped.reports[stopped.step] == pytest.approx(2.0, abs=0.1)
+    worse = chains.sample_early_stopped("ula", start, standard_normal(1), schedules.constant(h), 10,
+                                        torch.Generator().manual_seed(3), 5, lambda z: float((z.mean() - 4) ** 2))
+    assert worse.step == 0 and torch.equal(worse.z, start) and worse.steps == [0, 5, 10]
+
+
 def test_step_decay_schedule():
     schedule = schedules.step_decay(1e-2, 0.1, 200)
     assert schedule(0) == schedule(199) == 1e-2

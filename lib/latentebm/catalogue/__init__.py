@@ -10,6 +10,7 @@ pipeline's overrides both go through it); :mod:`.knobs` defines :class:`Knob` an
 from __future__ import annotations
 
 import importlib
+import math
 import pkgutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any
 
 from latentebm.catalogue.knobs import CHECK_COMMON, COMMON, Knob, ParameterError
 
-__all__ = ["Headline", "KeyFigure", "Knob", "NotebookSpec", "ParameterError", "all_specs", "get", "resolve"]
+__all__ = ["Claim", "Headline", "KeyFigure", "Knob", "NotebookSpec", "ParameterError", "all_specs", "get", "resolve"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,48 @@ class Headline:
     metric: str
     label: str
     paper: str = "—"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A paper's claim, judged on each of several seeds by a criterion stated before the run.
+
+    The notebook records two metrics, ``<key>_holds`` (the seeds on which the criterion held) and
+    ``<key>_seeds`` (the seeds tried); :meth:`verdict` reads them. A claim is *reproduced* when it held on at least
+    the fraction ``need`` of the seeds, *not reproduced* when it failed on that fraction, and *mixed* between.
+    """
+
+    key: str
+    statement: str
+    """the claim, in the paper's terms"""
+    criterion: str
+    """what decides it on one seed, in the notebook's measured quantities"""
+    paper: str = "—"
+    need: float = 0.8
+
+    def counts(self, metrics: Mapping[str, Any]) -> tuple[int, int] | None:
+        held, seeds = metrics.get(f"{self.key}_holds"), metrics.get(f"{self.key}_seeds")
+        return None if held is None or not seeds else (int(held), int(seeds))
+
+    def verdict(self, metrics: Mapping[str, Any]) -> str:
+        counts = self.counts(metrics)
+        if counts is None:
+            return "not measured"
+        held, seeds = counts
+        if held >= self.need * seeds:
+            return "reproduced"
+        if seeds - held >= self.need * seeds:
+            return "not reproduced"
+        return "mixed"
+
+    def line(self, metrics: Mapping[str, Any]) -> str:
+        """``"claim <key>: holds in k of n seeds (reproduced at >= 4): reproduced"``."""
+        counts = self.counts(metrics)
+        if counts is None:
+            return f"claim {self.key}: not measured"
+        needed = math.ceil(self.need * counts[1] - 1e-9)
+        return (f"claim {self.key}: holds in {counts[0]} of {counts[1]} seeds (reproduced at >= {needed}): "
+                f"{self.verdict(metrics)}")
 
 
 @dataclass(frozen=True)
@@ -46,6 +89,8 @@ class NotebookSpec:
     derives: str
     knobs: tuple[Knob, ...] = ()
     headlines: tuple[Headline, ...] = ()
+    claims: tuple[Claim, ...] = ()
+    """claims judged over seeds (their counts are metrics; show_metrics prints the verdicts)"""
     figures: tuple[KeyFigure, ...] = field(default_factory=tuple)
     dtype: str = "float32"
     """torch's default dtype for the whole notebook, set once by ``configure`` ("float32" or "float64")"""

@@ -153,3 +153,17 @@ def feature_classifier(recipe: ImageRecipe, output_dir: Path | str, streams: Str
     with default_dtype(DTYPE):
         trained = train_or_load_model("feature_classifier", identity, stream, output_dir, build, train)
     return frozen(trained.modules["classifier"].to(device))
+
+
+def train_seed(recipe: ImageRecipe, streams: Stream, k: int, output_dir: Path | str, device: torch.device | str,
+               log_path: Path | str | None = None) -> None:
+    """Train (or find saved) training seed ``k``, logging to ``log_path``: a job for
+    :func:`latentebm.experiments.parallel.train_all`."""
+    log = None if log_path is None else ProgressLog.to_file(log_path, every=100, prefix=f"images, training seed {k} ")
+    train_or_load(recipe, output_dir, streams, k, device, log=log)
+
+
+def train_classifier_seed(recipe: ImageRecipe, streams: Stream, j: int, output_dir: Path | str,
+                          device: torch.device | str) -> None:
+    """Train (or find saved) feature classifier ``j``: a job for :func:`latentebm.experiments.parallel.train_all`."""
+    feature_classifier(recipe, output_dir, streams, j, device)

@@ -132,3 +132,34 @@ def image_grids(grids: dict[str, np.ndarray], n_cols: int = 8):
         ax.imshow(tiled, cmap="gray", vmin=-1, vmax=1)
         ax.set(title=name, xticks=[], yticks=[])
     return finish(figure)
+
+
+def claims_over_seeds(panels: dict[str, dict[str, np.ndarray]], floors: dict[str, tuple[float, float]]):
+    """One panel per toy: each model's (off-support distance, mass error) on each seed (``panels[toy][model]``:
+    (S, 2)), the seeds of one model joined to their mean (large marker); the training data's own values (the
+    floor, ``floors[toy]``) as a star. Lower left is better on both counts."""
+    figure, axes = new_figure(1, len(panels), width=4.4, height=3.6)
+    for ax, (toy, models) in zip(np.atleast_1d(axes), panels.items(), strict=True):
+        for label, values in models.items():
+            mean = values.mean(0)
+            dots = ax.scatter(values[:, 0], values[:, 1], s=18, alpha=0.6, label=f"{label} (each seed)")
+            ax.scatter(*mean, s=90, color=dots.get_facecolor()[0], edgecolor="k", zorder=3)
+        ax.scatter(*floors[toy], marker="*", s=140, color="k", label="training data (floor)")
+        ax.set(xlabel="off-support distance (held out)", ylabel="mass error, TV (held out)", title=toy)
+        ax.set_xlim(left=0)
+        ax.set_ylim(bottom=0)
+    np.atleast_1d(axes)[0].legend(fontsize=7)
+    return finish(figure)
+
+
+def ratio_vs_steps(steps: np.ndarray, ratios: np.ndarray, chosen: np.ndarray, title: str):
+    """FD ratio (held out) against sampler steps, one line per training seed (``ratios``: (S, T) at ``steps``:
+    (T,)), with the step each seed's validation score chose (``chosen``: (S,) indices into ``steps``)."""
+    figure, ax = new_figure(width=5.2)
+    for k, (curve, pick) in enumerate(zip(ratios, chosen, strict=True)):
+        line, = ax.plot(steps, curve, lw=1.2, label=f"training seed {k}")
+        ax.scatter(steps[pick], curve[pick], color=line.get_color(), edgecolor="k", zorder=3)
+    ax.axhline(1.0, color="k", lw=0.8, ls="--")
+    ax.set(xlabel="Langevin steps", ylabel="FD(GEBM) / FD(generator alone), held out", title=title)
+    ax.legend(fontsize=7, title="dot: step chosen on validation", title_fontsize=7)
+    return finish(figure)

@@ -2,13 +2,15 @@
 
 - :mod:`.records`: headline metrics, key-figure arrays and PNGs, the run record (parameters, versions, git).
 - :mod:`.pipeline`: the main job: execute every notebook with papermill, render HTML, write the index.
-- :mod:`.index`: the HTML index of notebooks, their headline numbers and the paper's.
+- :mod:`.index`: the HTML index of notebooks, their headline numbers beside the paper's, and their claims'
+  verdicts over seeds.
 """
 
 from latentebm.reporting.records import (
     figure_arrays_path,
     load_metrics,
     metrics_path,
+    record_claim,
     record_metrics,
     save_figure,
     show_metrics,
@@ -19,6 +21,7 @@ __all__ = [
     "figure_arrays_path",
     "load_metrics",
     "metrics_path",
+    "record_claim",
     "record_metrics",
     "save_figure",
     "show_metrics",

@@ -26,6 +26,11 @@ def _metrics(profile: str, name: str) -> dict:
     return json.loads(path.read_text())["metrics"] if path.is_file() else {}
 
 
+def _held(claim: catalogue.Claim, metrics: dict) -> str:
+    counts = claim.counts(metrics)
+    return "not run" if counts is None else f"{counts[0]} of {counts[1]} seeds"
+
+
 def _notebook_section(spec: catalogue.NotebookSpec, profile: str) -> str:
     metrics = _metrics(profile, spec.name)
     suffix = "" if profile == "ci" else f".{profile}"
@@ -34,12 +39,21 @@ def _notebook_section(spec: catalogue.NotebookSpec, profile: str) -> str:
         f"<td class='n'>{html.escape(h.paper)}</td></tr>"
         for h in spec.headlines
     )
+    claims = "".join(
+        f"<tr><td>{html.escape(c.statement)}<br><small>{html.escape(c.criterion)}</small></td>"
+        f"<td>{html.escape(_held(c, metrics))}</td><td>{html.escape(c.verdict(metrics))}</td>"
+        f"<td class='n'>{html.escape(c.paper)}</td></tr>"
+        for c in spec.claims
+    )
+    if claims:
+        claims = ("<table><tr><th>claim (criterion on one seed)</th><th>held</th><th>verdict</th><th>paper</th></tr>"
+                  f"{claims}</table>")
     report = Path(f"{spec.name}{suffix}.html")
     return (
         f"<section><h2><a href='{report}'>{html.escape(spec.name)}</a>: {html.escape(spec.title)}</h2>"
         f"<p class='derives'>Derives: {html.escape(spec.derives)}</p>"
         f"<table><tr><th>headline</th><th>this run ({profile})</th><th>paper / closed form</th></tr>{rows}</table>"
-        f"</section>"
+        f"{claims}</section>"
     )
 
 

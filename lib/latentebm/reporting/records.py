@@ -81,7 +81,8 @@ def record_metrics(params, metrics: Mapping[str, Any]) -> dict:
 
 def metric_lines(spec, metrics: Mapping[str, Any]) -> list[str]:
     """What a notebook displays of its metrics: three significant figures, except that a metric named in
-    ``spec.roundoff`` shows only whether it meets its bound (``"fd_rel_error < 1e-06: True"``)."""
+    ``spec.roundoff`` shows only whether it meets its bound (``"fd_rel_error < 1e-06: True"``); then one line per
+    claim of the spec with its count over seeds and its verdict."""
     lines = []
     for name, value in metrics.items():
         number = float(_as_number(name, value))
@@ -89,7 +90,13 @@ def metric_lines(spec, metrics: Mapping[str, Any]) -> list[str]:
             lines.append(f"{name} < {spec.roundoff[name]:g}: {abs(number) < spec.roundoff[name]}")
         else:
             lines.append(f"{name}: {number:.3g}")
-    return lines
+    return lines + [claim.line(metrics) for claim in spec.claims]
+
+
+def record_claim(metrics: dict, key: str, held: Any) -> None:
+    """Count a claim over seeds into ``metrics``: ``held`` is one boolean per seed (any array-like)."""
+    held = [bool(h) for h in np.asarray(held).ravel()]
+    metrics[f"{key}_holds"], metrics[f"{key}_seeds"] = sum(held), len(held)
 
 
 def show_metrics(params, metrics: Mapping[str, Any]) -> dict:
