@@ -232,6 +232,14 @@ def test_early_stopping_keeps_the_chains_where_the_score_was_lowest():
     assert worse.step == 0 and torch.equal(worse.z, start) and worse.steps == [0, 5, 10]
 
 
+def test_early_stopping_never_chooses_a_nan_score():
+    scores = iter([float("nan"), 3.0, 1.0, 2.0])
+    stopped = chains.sample_early_stopped("ula", torch.zeros(3, 1, dtype=torch.float64), standard_normal(1),
+                                          schedules.constant(0.1), 3, torch.Generator().manual_seed(0), 1,
+                                          lambda z: next(scores))
+    assert stopped.step == 2 and stopped.steps == [0, 1, 2, 3]
+
+
 def test_step_decay_schedule():
     schedule = schedules.step_decay(1e-2, 0.1, 200)
     assert schedule(0) == schedule(199) == 1e-2

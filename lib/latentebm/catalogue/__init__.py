@@ -51,14 +51,18 @@ class Claim:
         held, seeds = metrics.get(f"{self.key}_holds"), metrics.get(f"{self.key}_seeds")
         return None if held is None or not seeds else (int(held), int(seeds))
 
+    def needed(self, seeds: int) -> int:
+        """The seeds a verdict needs out of ``seeds``: ceil(need * seeds), immune to round-off in the product."""
+        return math.ceil(self.need * seeds - 1e-9)
+
     def verdict(self, metrics: Mapping[str, Any]) -> str:
         counts = self.counts(metrics)
         if counts is None:
             return "not measured"
         held, seeds = counts
-        if held >= self.need * seeds:
+        if held >= self.needed(seeds):
             return "reproduced"
-        if seeds - held >= self.need * seeds:
+        if seeds - held >= self.needed(seeds):
             return "not reproduced"
         return "mixed"
 
@@ -67,8 +71,8 @@ class Claim:
         counts = self.counts(metrics)
         if counts is None:
             return f"claim {self.key}: not measured"
-        needed = math.ceil(self.need * counts[1] - 1e-9)
-        return (f"claim {self.key}: holds in {counts[0]} of {counts[1]} seeds (reproduced at >= {needed}): "
+        return (f"claim {self.key}: holds in {counts[0]} of {counts[1]} seeds (reproduced at >= "
+                f"{self.needed(counts[1])}): "
                 f"{self.verdict(metrics)}")
 
 

@@ -7,7 +7,7 @@ IMAGES_CI, IMAGES_FULL = gebm_images.RECIPES["ci"], gebm_images.RECIPES["full"]
 
 SPEC = NotebookSpec(
     name="05_gebm_training",
-    threads=2,
+    threads=1,  # seeds train in one-thread workers; this process too, so that workers=1 trains the same models
     title="Training a GEBM: toys on manifolds, MNIST (ci) / CIFAR-10 (full), generator alone vs GEBM",
     derives="seed 001 (Arbel, Zhou, Gretton): the GEBM trained by KALE over E + R with the gradient theorem's "
     "base step; the toy claim (generator: support not mass; EBM: mass but blurred; GEBM: both) and the "

@@ -160,7 +160,11 @@ def train_seed(recipe: ImageRecipe, streams: Stream, k: int, output_dir: Path | 
     """Train (or find saved) training seed ``k``, logging to ``log_path``: a job for
     :func:`latentebm.experiments.parallel.train_all`."""
     log = None if log_path is None else ProgressLog.to_file(log_path, every=100, prefix=f"images, training seed {k} ")
-    train_or_load(recipe, output_dir, streams, k, device, log=log)
+    try:
+        train_or_load(recipe, output_dir, streams, k, device, log=log)
+    finally:
+        if log is not None:
+            log.stream.close()
 
 
 def train_classifier_seed(recipe: ImageRecipe, streams: Stream, j: int, output_dir: Path | str,

@@ -140,8 +140,12 @@ def train_seed(recipe: ToyRecipe, streams: Stream, k: int, output_dir: Path | st
                log_path: Path | str | None = None) -> None:
     """Train (or find saved) both models of seed ``k``, the GEBM and the EBM, logging to ``log_path``."""
     log = None if log_path is None else ProgressLog.to_file(log_path, every=500, prefix=f"{recipe.toy} seed {k} ")
-    gebm(recipe, streams, k, output_dir, device, log=log)
-    ebm(recipe, streams, k, output_dir, device, log=log)
+    try:
+        gebm(recipe, streams, k, output_dir, device, log=log)
+        ebm(recipe, streams, k, output_dir, device, log=log)
+    finally:
+        if log is not None:
+            log.stream.close()
 
 
 MODELS = ("generator alone", "EBM", "GEBM, joint energy", "GEBM", "GEBM, latent Langevin")

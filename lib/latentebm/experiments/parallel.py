@@ -3,9 +3,10 @@
 Small networks on a CPU gain nothing from a second thread (the kernels are too small to split), but two seeds
 trained side by side take the time of one. :func:`train_all` runs jobs, functions that train one model and save
 it to the store (each a module-level function bound by :func:`functools.partial`, so that a fresh process can
-import it), in ``workers`` spawned processes. Each worker sets the caller's default dtype and one thread, the
-numerics the caller would have used, so a model trained in a worker is the one the caller would have trained
-itself (the tests check this bitwise). The caller then loads every model by its store name.
+import it), in ``workers`` spawned processes. Each worker takes the caller's default dtype and one thread. A
+model trained in a worker is then bitwise the one a one-thread caller trains itself (a test checks it); with more
+threads, some kernels sum in another order and a trained model can differ in its last bits and then further, so
+notebooks that use this run on one thread. The caller then loads every model by its store name.
 
 On ``cuda``, or with one worker, the jobs run one after another in the calling process.
 """

@@ -101,20 +101,21 @@ def sample_early_stopped(sampler: str | registry.Sampler, z: torch.Tensor, poten
                          **options) -> EarlyStopped:
     """Run ``sampler`` from ``z`` for at most ``n_steps`` steps, scoring the chains' latents by ``score(z)`` at
     step 0 and every ``every`` steps; keep the latents of the first lowest score (chains stop all together)."""
-    best: dict[str, Any] = {"score": float("inf"), "z": z}
+    best: dict[str, Any] = {"score": float("inf"), "z": z, "at": 0}
     reports: list[Any] = []
+    evaluated = [0]
 
     def evaluate(state: Any) -> float:
         value = float(score(state.z))
         if report is not None:
             reports.append(report(state.z))
-        if value < best["score"]:  # strict: the first of equal scores is kept
-            best.update(score=value, z=state.z.detach().clone())
+        if value < best["score"]:  # strict: the first of equal scores is kept; a NaN score is never chosen
+            best.update(score=value, z=state.z.detach().clone(), at=evaluated[0])
+        evaluated[0] += 1
         return value
 
     _, steps, scores = sample_evaluated(sampler, z, potential, schedule, n_steps, rng, every, evaluate, **options)
-    chosen = scores.index(min(scores))
-    return EarlyStopped(best["z"], steps[chosen], steps, scores, reports)
+    return EarlyStopped(best["z"], steps[best["at"]], steps, scores, reports)
 
 
 def gebm_ula_samples(base: Callable[[torch.Tensor], torch.Tensor], energy: Callable[[torch.Tensor], torch.Tensor],
