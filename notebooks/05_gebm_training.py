@@ -68,15 +68,10 @@ from functools import partial
 
 import numpy as np
 import torch
-from latentebm.experiments import gebm_images, gebm_toys, parallel
+from latentebm.experiments import gebm_images, gebm_sampling, gebm_toys, parallel
 from latentebm.metrics import frechet
-from latentebm.ops import effective_sample_size
 from latentebm.plotting import gebm as plots
 from latentebm.reporting import record_claim, save_figure, show_metrics
-from latentebm.samplers.chains import gebm_ula_samples, sample_early_stopped
-from latentebm.samplers.potentials import gebm_latent_potential
-from latentebm.samplers.quality import latent_frechet
-from latentebm.samplers.schedules import constant
 from latentebm.training.gebm import log_partition_estimate
 
 metrics = {}
@@ -330,47 +325,27 @@ features = {part: [frechet.extract_features(c, x[: params.n_fd_samples]) for c i
             for part, x in (("test", x_test), ("validation", x_train))}
 
 # %%
-fd_base, fixed, stopped, beta_one, ess_fraction, grad_scale, chains_out, chosen = [], [], [], [], [], [], [], []
-prior_spread = []  # FD(second prior batch) / FD(first): the ratio's Monte-Carlo spread at this sample size
+scores = []
 for k, trained in enumerate(runs):
     B, E = trained.modules["base"], trained.modules["energy"]
-    scorers = {part: [latent_frechet(B, c, f) for c, f in zip(classifiers, features[part], strict=True)]
-               for part in features}
-    rng = params.streams.child("gebm_images", "samples", k).torch()
-    z0 = torch.randn(params.n_fd_samples, recipe.train.latent_dim, generator=rng).to(params.device)
-    base_fd = {part: np.array([fd(z0) for fd in scorers[part]]) for part in scorers}
-    z_other = torch.randn(params.n_fd_samples, recipe.train.latent_dim, generator=rng).to(params.device)
-    prior_spread.append(np.array([fd(z_other) for fd in scorers["test"]]) / base_fd["test"])
-    z_grad = z0.clone().requires_grad_(True)
-    (gradient,) = torch.autograd.grad(params.beta * E(B(z_grad)).sum(), z_grad)
-    grad_scale.append(float(gradient.norm(dim=1).median()))
-    with torch.no_grad():
-        ess_fraction.append(effective_sample_size(-E(B(z0)).double()) / params.n_fd_samples)
-    run_k = sample_early_stopped(
-        "ula", z0, gebm_latent_potential(B, E, params.beta), constant(params.langevin_step_size),
-        params.langevin_steps, rng, params.langevin_eval_every,
-        score=lambda z, s=scorers, b=base_fd: float(np.mean(np.array([fd(z) for fd in s["validation"]])
-                                                              / b["validation"])),
-        report=lambda z, s=scorers, b=base_fd: np.array([fd(z) for fd in s["test"]]) / b["test"])
-    curve = np.array(run_k.reports)  # (evaluations, classifiers): held-out ratio along the chain
-    chosen.append(run_k.steps.index(run_k.step))
-    fd_base.append(base_fd["test"])
-    fixed.append(curve[-1])
-    stopped.append(curve[chosen[-1]])
-    chains_out.append(curve.mean(1))
-    x_one = gebm_ula_samples(B, E, params.n_fd_samples, recipe.train.latent_dim, rng, 1.0, params.langevin_steps,
-                             params.langevin_step_size * params.beta, params.device)
-    beta_one.append(np.array([frechet.frechet_distance(f, frechet.extract_features(c, x_one)) for c, f in
-                              zip(classifiers, features["test"], strict=True)]) / base_fd["test"])
-    if k == 0:
-        with torch.no_grad():
-            grids = {"data": x_test[:32].numpy(), "generator alone": B(z0[:32]).cpu().numpy(),
-                     f"GEBM (beta {params.beta:g}, stopped at step {run_k.step})": B(run_k.z[:32]).cpu().numpy()}
+    scores.append(gebm_sampling.score_latent_ula(
+        B, E, classifiers, features, n=params.n_fd_samples, latent_dim=recipe.train.latent_dim, beta=params.beta,
+        step_size=params.langevin_step_size, n_steps=params.langevin_steps, every=params.langevin_eval_every,
+        rng=params.streams.child("gebm_images", "samples", k).torch(), device=params.device))
+    score = scores[-1]
     print(f"training seed {k}: FD ratio (mean of the classifiers) after {params.langevin_steps} steps "
-          f"{fixed[-1].mean():.2f}, stopped on validation at step {run_k.step}: {stopped[-1].mean():.2f}; "
-          f"median |grad beta E(B(z))| at the prior {grad_scale[-1]:.0f}")
-fd_base, fixed, stopped, beta_one = (np.array(a) for a in (fd_base, fixed, stopped, beta_one))  # (seeds, classifiers)
-eval_steps = np.array(run_k.steps)
+          f"{score.fixed.mean():.2f}, stopped on validation at step {score.steps[score.chosen]}: "
+          f"{score.stopped.mean():.2f}; median |grad U| at the prior {score.gradient_scale:.0f}")
+with torch.no_grad():
+    first = scores[0]
+    B = runs[0].modules["base"]
+    grids = {"data": x_test[:32].numpy(), "generator alone": B(first.z0[:32]).cpu().numpy(),
+             f"GEBM (beta {params.beta:g}, stopped at step {first.steps[first.chosen]})":
+             B(first.z_stopped[:32]).cpu().numpy()}
+fd_base, fixed, stopped, beta_one, prior_spread = (np.array([getattr(score, name) for score in scores]) for name in
+                                                   ("base_fd", "fixed", "stopped", "beta_one", "prior_spread"))
+eval_steps, chosen = np.array(first.steps), np.array([score.chosen for score in scores])
+curves = np.array([score.ratios.mean(1) for score in scores])  # (seeds, evaluations): mean over the classifiers
 
 # %%
 GAIN = 0.9  # the claims' threshold: about 1.5 standard deviations (0.07) of the ratio of two prior batches
@@ -381,7 +356,7 @@ for key, ratios in (("fd_ratio", stopped), ("fd_ratio_fixed", fixed)):
     metrics[f"{key}_mean"] = float(ratios.mean())
     metrics[f"{key}_sd"] = float(ratios.mean(1).std(ddof=1)) if len(ratios) > 1 else 0.0
 metrics["fd_ratio_beta1_mean"] = float(beta_one.mean())
-metrics["ess_fraction_beta1"] = float(np.mean(ess_fraction))
+metrics["ess_fraction_beta1"] = float(np.mean([score.ess_fraction for score in scores]))
 print(f"FD ratio GEBM / generator over {params.n_train_seeds} training seeds (mean ± sd of the per-seed means; "
       f"paper, relative FID: 0.73):")
 print(f"  stopped on validation: {stopped.mean():.2f} ± {metrics['fd_ratio_sd']:.2f}, below {GAIN} on "
@@ -390,18 +365,19 @@ print(f"  stopped on validation: {stopped.mean():.2f} ± {metrics['fd_ratio_sd']
 print(f"  after all {params.langevin_steps} steps: {fixed.mean():.2f} ± {metrics['fd_ratio_fixed_sd']:.2f}, below "
       f"{GAIN} on {int((fixed.mean(1) < GAIN).sum())} of {len(fixed)} seeds")
 print(f"  steps chosen on validation: {[int(eval_steps[i]) for i in chosen]}; at beta 1 (the model itself): "
-      f"{beta_one.mean():.2f}; ESS of exp(-E) over base samples: {np.mean(ess_fraction):.2f} of the sample size")
+      f"{beta_one.mean():.2f}; ESS of exp(-E) over base samples: {metrics['ess_fraction_beta1']:.2f} of the "
+      f"sample size")
 metrics["fd_ratio_prior_spread_sd"] = float(np.std(prior_spread))
-within = int((np.abs(np.array(prior_spread) - 1) < 1 - GAIN).sum())
+within = int((np.abs(prior_spread - 1) < 1 - GAIN).sum())
 print(f"a second prior batch against the first (no sampling at all): FD ratio within {GAIN} to {2 - GAIN:.1f} on "
       f"{within} of {np.size(prior_spread)} (seed, classifier) pairs; its standard deviation is below 0.1: "
       f"{metrics['fd_ratio_prior_spread_sd'] < 0.1}")
-print(f"FD of the generator alone: {fd_base.mean():.1f}; median |grad beta E(B(z))| over seeds "
-      f"{min(grad_scale):.0f}-{max(grad_scale):.0f}")
-save_figure(params, "langevin_steps", plots.ratio_vs_steps(eval_steps, np.array(chains_out), np.array(chosen),
+print(f"FD of the generator alone: {fd_base.mean():.1f}; median |grad U| at the prior over seeds "
+      f"{min(s.gradient_scale for s in scores):.0f}-{max(s.gradient_scale for s in scores):.0f}")
+save_figure(params, "langevin_steps", plots.ratio_vs_steps(eval_steps, curves, chosen,
                                                            f"latent ULA at beta {params.beta:g}, step "
                                                            f"{params.langevin_step_size:g}"),
-            {"steps": eval_steps, "ratios": np.array(chains_out), "chosen": np.array(chosen)})
+            {"steps": eval_steps, "ratios": curves, "chosen": chosen})
 
 # %%
 save_figure(params, "image_samples", plots.image_grids(grids),
@@ -422,7 +398,7 @@ save_figure(params, "image_samples", plots.image_grids(grids),
 #   three seeds and 300 and 375 steps on the others, so stopping changes little here. It matters at larger
 #   steps and for sharper energies: notebook 06 shows the kinetic sampler degrading after about 100 steps at a
 #   constant step, the authors' observation.
-# - **Step relative to the gradient's scale**: the median $|\nabla_z\,\beta E(B(z))|$ at the prior is 53 to 63
+# - **Step relative to the gradient's scale**: the median $|\nabla U_\beta(z)|$ at the prior draws is 52 to 63
 #   on the five seeds. The energies are equally steep where the chains start, so one step size fits them all;
 #   the weak seeds are not the steep ones.
 # - **At β = 1, the model itself**, the ratio is 0.97: the energy barely reweights the base (ESS of $e^{-E}$ over

@@ -83,7 +83,7 @@ from functools import partial
 
 import numpy as np
 import torch
-from latentebm.experiments import gebm_images, parallel
+from latentebm.experiments import gebm_images, gebm_sampling, parallel
 from latentebm.metrics.frechet import extract_features, frechet_distance
 from latentebm.plotting import gebm as gebm_plots
 from latentebm.plotting import sampling as plots
@@ -509,39 +509,20 @@ plots.image_rows({label: images.cpu().numpy() for label, images in rows.items()}
 
 # %%
 features_val = extract_features(classifier, x_train[:params.image_chains])
-seed_table, seed_curves, seed_chosen, grad_scale = [], [], [], []
+table_rows = []
 for k in range(params.n_train_seeds):
     model = gebm_images.train_or_load(recipe, params.output_dir, streams, k, params.device)
-    B_k, E_k = model.modules["base"].float(), model.modules["energy"].float()
-    test_fd, val_fd = latent_frechet(B_k, classifier, features_test), latent_frechet(B_k, classifier, features_val)
-    at = streams.child("image_table", k)
-    z0 = torch.randn(params.image_chains, latent_dim, generator=at.child("prior").torch(params.device),
-                     device=params.device, dtype=torch.float32)
-    base_test, base_val = test_fd(z0), val_fd(z0)
-    U = gebm_latent_potential(B_k, E_k, params.image_beta)
-    z_grad = z0.clone().requires_grad_(True)
-    grad_scale.append(float(torch.autograd.grad(U(z_grad).sum(), z_grad)[0].norm(dim=1).median()))
-    decay_schedule = schedules.step_decay(image_step["kla"], params.decay_factor, params.decay_every)
-    decayed, _ = chains.sample("kla", z0, U, decay_schedule, params.image_steps, at.child("kla").torch(params.device),
-                               **image_options["kla"])
-    stopped = chains.sample_early_stopped("kla", z0, U, schedules.constant(image_step["kla"]), params.image_steps,
-                                          at.child("kla").torch(params.device), params.eval_every,
-                                          score=lambda z, v=val_fd, b=base_val: v(z) / b,
-                                          report=lambda z, t=test_fd, b=base_test: t(z) / b, **image_options["kla"])
-    imh_k, _ = chains.sample("imh", z0, U, schedules.constant(0.0), params.imh_steps,
-                             at.child("imh").torch(params.device))
-    critic_k = baselines.latent_critic(B_k, E_k)
-    z_dot_k = baselines.dot_shift(z0, critic_k, baselines.latent_slope_bound(critic_k, z0), params.dot_steps,
-                                  params.dot_lr)
-    chosen_k = stopped.steps.index(stopped.step)
-    seed_table.append([test_fd(decayed.z) / base_test, stopped.reports[chosen_k], test_fd(imh_k.z) / base_test,
-                  test_fd(z_dot_k) / base_test])
-    seed_curves.append(stopped.reports)
-    seed_chosen.append(chosen_k)
-    row = 100 * np.array(seed_table[-1])
-    print(f"training seed {k}: relative FD (%) KLA decay {row[0]:.0f}, KLA constant stopped at step {stopped.step} "
-          f"{row[1]:.0f}, IMH {row[2]:.0f}, DOT {row[3]:.0f}; median |grad U| at the prior {grad_scale[-1]:.0f}")
-seed_table = 100 * np.array(seed_table)  # (seeds, [KLA decay, KLA stopped, IMH, DOT]), %
+    table_rows.append(gebm_sampling.paper_table_row(
+        model.modules["base"].float(), model.modules["energy"].float(), classifier, features_test, features_val,
+        streams.child("image_table", k), n=params.image_chains, latent_dim=latent_dim, beta=params.image_beta,
+        kla_step=image_step["kla"], friction=params.image_friction, decay_factor=params.decay_factor,
+        decay_every=params.decay_every, n_steps=params.image_steps, every=params.eval_every,
+        imh_steps=params.imh_steps, dot_steps=params.dot_steps, dot_lr=params.dot_lr, device=params.device))
+    row = table_rows[-1]
+    print(f"training seed {k}: relative FD (%) KLA decay {100 * row.langevin:.0f}, KLA constant stopped at step "
+          f"{row.steps[row.chosen]} {100 * row.stopped:.0f}, IMH {100 * row.imh:.0f}, DOT {100 * row.dot:.0f}; "
+          f"median |grad U| at the prior {row.gradient_scale:.0f}")
+seed_table = 100 * np.array([[row.langevin, row.stopped, row.imh, row.dot] for row in table_rows])  # (seeds, 4), %
 GAIN = 90.0  # 1.5 standard deviations (about 7%, notebook 05) of the FD ratio between two prior batches
 langevin, stopped_fd, imh_fd, dot_fd = seed_table.T
 record_claim(metrics, "langevin_better_than_base", langevin < GAIN)
@@ -558,15 +539,16 @@ for label, values in (("KLA decay (latent Langevin)", langevin), ("KLA constant,
                       ("IMH", imh_fd), ("DOT", dot_fd)):
     print(f"  {label:36s} {values.mean():5.1f} ± {values.std(ddof=1):4.1f}   below {GAIN:g} on "
           f"{int((values < GAIN).sum())} of {len(values)}")
-print(f"median |grad U| at the prior over seeds: {min(grad_scale):.0f} to {max(grad_scale):.0f}")
+print(f"median |grad U| at the prior over seeds: {min(row.gradient_scale for row in table_rows):.0f} to "
+      f"{max(row.gradient_scale for row in table_rows):.0f}")
 
 # %%
-seed_steps = np.array(stopped.steps)
+seed_steps, seed_chosen = np.array(table_rows[0].steps), np.array([row.chosen for row in table_rows])
+seed_curves = np.array([row.curve for row in table_rows])
 save_figure(params, "relative_fd_seeds",
-            gebm_plots.ratio_vs_steps(seed_steps, np.array(seed_curves), np.array(seed_chosen),
+            gebm_plots.ratio_vs_steps(seed_steps, seed_curves, seed_chosen,
                                       f"latent KLA, constant step {image_step['kla']:g}, beta {params.image_beta:g}"),
-            {"table": seed_table / 100, "steps": seed_steps, "ratios": np.array(seed_curves),
-             "chosen": np.array(seed_chosen)})
+            {"table": seed_table / 100, "steps": seed_steps, "ratios": seed_curves, "chosen": seed_chosen})
 
 # %% [markdown]
 # **What the first model shows** (section 7: notebook 05's small `ci` GEBM, MLPs on 14x14 MNIST, 600 base

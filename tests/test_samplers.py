@@ -435,3 +435,10 @@ def test_latent_frechet_of_the_reference_itself_is_small_and_of_blown_up_chains_
     blown_up = exact_start(torch_rng, n=10)
     blown_up[3, 0] = math.inf
     assert fd(blown_up) == math.inf
+
+
+def test_median_gradient_norm_of_the_standard_normal_potential_is_the_median_radius():
+    from latentebm.experiments.gebm_sampling import median_gradient_norm
+
+    z = torch.randn(101, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    assert median_gradient_norm(standard_normal(3), z) == pytest.approx(float(z.norm(dim=1).median()), rel=1e-12)

@@ -174,3 +174,14 @@ def test_progress_log_prints_readable_lines(capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2 and lines[0].startswith("demo step      2/4  loss 0.5")
     assert log.history["loss"] == [1.0, 0.5, 1.0 / 3, 0.25]
+
+
+def test_log_file_writes_its_lines_and_closes_and_none_is_no_log(tmp_path):
+    from latentebm.training.loop import log_file
+
+    with log_file(tmp_path / "logs" / "run.log", every=1, prefix="seed 3 ") as log:
+        log.log(1, 2, loss=0.5)
+    assert log.stream.closed
+    assert (tmp_path / "logs" / "run.log").read_text().startswith("seed 3 step      1/2  loss 0.5")
+    with log_file(None) as nothing:
+        assert nothing is None

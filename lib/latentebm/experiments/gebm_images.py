@@ -40,7 +40,7 @@ from latentebm.models.gebm import build_gebm
 from latentebm.ops import frozen
 from latentebm.runtime import Stream, default_dtype, initialised_from
 from latentebm.training.gebm import GEBMTrainConfig, train_gebm
-from latentebm.training.loop import ProgressLog
+from latentebm.training.loop import ProgressLog, log_file
 
 Split = tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 DTYPE = torch.float32
@@ -159,12 +159,8 @@ def train_seed(recipe: ImageRecipe, streams: Stream, k: int, output_dir: Path | 
                log_path: Path | str | None = None) -> None:
     """Train (or find saved) training seed ``k``, logging to ``log_path``: a job for
     :func:`latentebm.experiments.parallel.train_all`."""
-    log = None if log_path is None else ProgressLog.to_file(log_path, every=100, prefix=f"images, training seed {k} ")
-    try:
+    with log_file(log_path, every=100, prefix=f"images, training seed {k} ") as log:
         train_or_load(recipe, output_dir, streams, k, device, log=log)
-    finally:
-        if log is not None:
-            log.stream.close()
 
 
 def train_classifier_seed(recipe: ImageRecipe, streams: Stream, j: int, output_dir: Path | str,

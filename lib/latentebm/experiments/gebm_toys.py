@@ -30,7 +30,7 @@ from latentebm.runtime import Stream, initialised_from
 from latentebm.samplers.chains import gebm_ula_samples
 from latentebm.samplers.resampling import resample_reweighted_base
 from latentebm.training.gebm import GEBMRun, GEBMTrainConfig, refit_energy, train_gebm
-from latentebm.training.loop import ProgressLog
+from latentebm.training.loop import ProgressLog, log_file
 
 TOYS = {"curve": (curve_2d, 2, 1), "sphere": (deformed_sphere, 3, 2)}
 """toy name -> (data function, data dimension, manifold (= latent) dimension)"""
@@ -139,13 +139,9 @@ def ebm(recipe: ToyRecipe, streams: Stream, k: int, output_dir: Path | str, devi
 def train_seed(recipe: ToyRecipe, streams: Stream, k: int, output_dir: Path | str, device: torch.device | str,
                log_path: Path | str | None = None) -> None:
     """Train (or find saved) both models of seed ``k``, the GEBM and the EBM, logging to ``log_path``."""
-    log = None if log_path is None else ProgressLog.to_file(log_path, every=500, prefix=f"{recipe.toy} seed {k} ")
-    try:
+    with log_file(log_path, every=500, prefix=f"{recipe.toy} seed {k} ") as log:
         gebm(recipe, streams, k, output_dir, device, log=log)
         ebm(recipe, streams, k, output_dir, device, log=log)
-    finally:
-        if log is not None:
-            log.stream.close()
 
 
 MODELS = ("generator alone", "EBM", "GEBM, joint energy", "GEBM", "GEBM, latent Langevin")

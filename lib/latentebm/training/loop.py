@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -47,6 +48,20 @@ class ProgressLog:
             shown = "  ".join(f"{name} {float(value):.4g}" for name, value in values.items())
             elapsed = time.perf_counter() - self._started
             print(f"{self.prefix}step {step:>6d}/{total}  {shown}  ({elapsed:.0f} s)", file=self.stream or sys.stdout)
+
+
+@contextmanager
+def log_file(path: Path | str | None, every: int = 100, prefix: str = "") -> Iterator[ProgressLog | None]:
+    """:meth:`ProgressLog.to_file` for the duration of a ``with`` block, the file closed at its end; ``None``
+    (no log) when ``path`` is ``None``."""
+    if path is None:
+        yield None
+        return
+    log = ProgressLog.to_file(path, every, prefix)
+    try:
+        yield log
+    finally:
+        log.stream.close()
 
 
 class CheckpointError(RuntimeError):
