@@ -97,8 +97,11 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def reports(session: nox.Session) -> None:
+    """The main job: -- --profile full, --only 05 06, --timeout 600, --list, --verbose (see its --help)."""
     install(session)
-    session.run("python", "-m", "latentebm.reporting", *(session.posargs or ["--profile", "ci"]), env=ENV)
+    # Ctrl-C: give the job time to stop its notebook's kernel and write the index before nox escalates
+    session.run("python", "-m", "latentebm.reporting", *(session.posargs or ["--profile", "ci"]), env=ENV,
+                interrupt_timeout=10)
 
 
 @nox.session(python=PYTHON)

@@ -1,10 +1,9 @@
-"""Metrics JSON format, atomic writes, figure arrays, the index, and a failing notebook in the pipeline."""
+"""Metrics JSON format, atomic writes, figure arrays, the index, and overrides naming no parameter."""
 
 import html
 import json
 
 import matplotlib.pyplot as plt
-import nbformat
 import numpy as np
 import pytest
 from latentebm import catalogue
@@ -91,61 +90,3 @@ def test_index_formats_infinity_and_missing():
 def test_override_naming_no_parameter_is_refused_before_running():
     with pytest.raises(ParameterError, match="unknown parameter 'bogus'"):
         pipeline.check_overrides("01_f_divergence_duals", {"bogus": 1})
-
-
-@pytest.mark.parametrize(
-    ("overrides", "named"),
-    [
-        ({"lipschitz": float("nan")}, "'lipschitz' must be a finite number"),  # configure's own check
-        ({"lipschitz": "nan"}, "'lipschitz' must be a number"),  # -p lipschitz=nan parses to a string
-        ({"seed": 2**32}, "'seed' must be a whole number in"),
-        ({"n_seeds": {"a": 1}}, "'n_seeds' must be a number"),
-        ({"profile": "full"}, "'profile' is set by the pipeline"),
-        ({"output_dir": "/tmp"}, "'output_dir' is set by the pipeline"),
-    ],
-)
-def test_override_with_a_bad_value_is_refused_by_the_notebooks_own_check(overrides, named):
-    with pytest.raises(ParameterError, match=named):
-        pipeline.check_overrides("01_f_divergence_duals", overrides)
-
-
-def test_overrides_are_checked_against_the_profile_run():
-    pipeline.check_overrides("01_f_divergence_duals", {"seed": 1, "n_seeds": 5}, "full")
-    with pytest.raises(ParameterError, match="'profile'"):
-        pipeline.build("fast")
-
-
-def test_pipeline_and_configure_share_one_validation(monkeypatch):
-    seen = []
-    real = catalogue.resolve
-    monkeypatch.setattr(catalogue, "resolve", lambda *args, **kwargs: seen.append(args[0]) or real(*args, **kwargs))
-    pipeline.check_overrides("01_f_divergence_duals", {"n_seeds": 5})
-    configure("01_f_divergence_duals", {"profile": "ci", "seed": 0, "device": "cpu", "output_dir": "build/test"})
-    assert seen == ["01_f_divergence_duals", "01_f_divergence_duals"]
-
-
-def test_failing_notebook_names_cell_and_keeps_old_report(tmp_path, monkeypatch, capsys):
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [
-        nbformat.v4.new_code_cell("profile = 'ci'\noutput_dir = 'x'", metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell("raise ValueError('deliberate failure')"),
-    ]
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path = tmp_path / "broken.ipynb"
-    nbformat.write(notebook, path)
-    reports = tmp_path / "reports"
-    reports.mkdir()
-    (tmp_path / "notebooks").mkdir()
-    (reports / "01_f_divergence_duals.html").write_text("previous good report")
-    monkeypatch.setattr(pipeline, "notebook_path", lambda name: path)
-    monkeypatch.setattr("latentebm.paths.reports_dir", lambda: reports)
-    monkeypatch.setattr("latentebm.paths.repository_root", lambda: tmp_path)
-    monkeypatch.setattr("latentebm.paths.notebooks_dir", lambda: tmp_path / "notebooks")
-    monkeypatch.setattr(catalogue, "all_specs", lambda: [catalogue.NotebookSpec(
-        name="01_f_divergence_duals", title="t", derives="d")])
-    code = pipeline.build("ci")
-    out = capsys.readouterr().out
-    assert code == 1
-    assert "01_f_divergence_duals FAILED" in out and "ValueError" in out and "deliberate failure" in out
-    assert "cell" in out
-    assert (reports / "01_f_divergence_duals.html").read_text() == "previous good report"

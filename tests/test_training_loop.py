@@ -185,3 +185,21 @@ def test_log_file_writes_its_lines_and_closes_and_none_is_no_log(tmp_path):
     assert (tmp_path / "logs" / "run.log").read_text().startswith("seed 3 step      1/2  loss 0.5")
     with log_file(None) as nothing:
         assert nothing is None
+
+
+def test_progress_bar_only_on_a_terminal_or_when_asked(monkeypatch, capsys):
+    from latentebm.training.loop import PROGRESS_ENV, show_bars
+
+    monkeypatch.delenv(PROGRESS_ENV, raising=False)
+    assert not show_bars()  # pytest captures stderr: like a notebook kernel or a log, not a terminal
+    log = ProgressLog(every=0)
+    for step in range(1, 4):
+        log.log(step, 3, loss=1.0)
+    assert capsys.readouterr().err == ""
+    monkeypatch.setenv(PROGRESS_ENV, "1")
+    log = ProgressLog(every=0, prefix="demo ")
+    for step in range(1, 4):
+        log.log(step, 3, loss=1.0)
+    assert "demo" in capsys.readouterr().err and log._bar.n == 3
+    monkeypatch.setenv(PROGRESS_ENV, "0")
+    assert not show_bars()

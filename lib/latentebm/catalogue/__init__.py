@@ -10,15 +10,16 @@ pipeline's overrides both go through it); :mod:`.knobs` defines :class:`Knob` an
 from __future__ import annotations
 
 import importlib
-import math
 import pkgutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from latentebm.catalogue.claims import Check, Claim, Comparison, Verdict
 from latentebm.catalogue.knobs import CHECK_COMMON, COMMON, Knob, ParameterError
 
-__all__ = ["Claim", "Headline", "KeyFigure", "Knob", "NotebookSpec", "ParameterError", "all_specs", "get", "resolve"]
+__all__ = ["Check", "Claim", "Comparison", "Headline", "KeyFigure", "Knob", "NotebookSpec", "ParameterError", "Verdict",
+           "all_specs", "get", "resolve"]
 
 
 @dataclass(frozen=True)
@@ -28,52 +29,6 @@ class Headline:
     metric: str
     label: str
     paper: str = "—"
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A paper's claim, judged on each of several seeds by a criterion stated before the run.
-
-    The notebook records two metrics, ``<key>_holds`` (the seeds on which the criterion held) and
-    ``<key>_seeds`` (the seeds tried); :meth:`verdict` reads them. A claim is *reproduced* when it held on at least
-    the fraction ``need`` of the seeds, *not reproduced* when it failed on that fraction, and *mixed* between.
-    """
-
-    key: str
-    statement: str
-    """the claim, in the paper's terms"""
-    criterion: str
-    """what decides it on one seed, in the notebook's measured quantities"""
-    paper: str = "—"
-    need: float = 0.8
-
-    def counts(self, metrics: Mapping[str, Any]) -> tuple[int, int] | None:
-        held, seeds = metrics.get(f"{self.key}_holds"), metrics.get(f"{self.key}_seeds")
-        return None if held is None or not seeds else (int(held), int(seeds))
-
-    def needed(self, seeds: int) -> int:
-        """The seeds a verdict needs out of ``seeds``: ceil(need * seeds), immune to round-off in the product."""
-        return math.ceil(self.need * seeds - 1e-9)
-
-    def verdict(self, metrics: Mapping[str, Any]) -> str:
-        counts = self.counts(metrics)
-        if counts is None:
-            return "not measured"
-        held, seeds = counts
-        if held >= self.needed(seeds):
-            return "reproduced"
-        if seeds - held >= self.needed(seeds):
-            return "not reproduced"
-        return "mixed"
-
-    def line(self, metrics: Mapping[str, Any]) -> str:
-        """``"claim <key>: holds in k of n seeds (reproduced at >= 4): reproduced"``."""
-        counts = self.counts(metrics)
-        if counts is None:
-            return f"claim {self.key}: not measured"
-        return (f"claim {self.key}: holds in {counts[0]} of {counts[1]} seeds (reproduced at >= "
-                f"{self.needed(counts[1])}): "
-                f"{self.verdict(metrics)}")
 
 
 @dataclass(frozen=True)
@@ -95,7 +50,11 @@ class NotebookSpec:
     headlines: tuple[Headline, ...] = ()
     claims: tuple[Claim, ...] = ()
     """claims judged over seeds (their counts are metrics; show_metrics prints the verdicts)"""
+    comparisons: tuple[Comparison, ...] = ()
+    """our numbers against the paper's or a closed form, judged by the index"""
     figures: tuple[KeyFigure, ...] = field(default_factory=tuple)
+    thumbnail: str = ""
+    """the key figure the index shows as the notebook's thumbnail (default: the first of ``figures``)"""
     dtype: str = "float32"
     """torch's default dtype for the whole notebook, set once by ``configure`` ("float32" or "float64")"""
     threads: int | None = None
@@ -103,6 +62,19 @@ class NotebookSpec:
     roundoff: dict[str, float] = field(default_factory=dict)
     """metrics at round-off level: ``{metric: bound}``; shown only as the bound they meet (their digits depend on
     the BLAS kernel and thread count), while the metrics JSON keeps the full value"""
+
+    @property
+    def key_figure(self) -> KeyFigure | None:
+        """The figure of the index's thumbnail: ``thumbnail`` if named, else the first key figure."""
+        chosen = [f for f in self.figures if f.key == self.thumbnail] or list(self.figures[:1])
+        if self.thumbnail and chosen[0].key != self.thumbnail:
+            raise ValueError(f"{self.name}: thumbnail {self.thumbnail!r} is none of its key figures")
+        return chosen[0] if chosen else None
+
+    @property
+    def all_claims(self) -> tuple[Claim | Comparison, ...]:
+        """every claim the index judges: those counted over seeds, then the comparisons"""
+        return (*self.claims, *self.comparisons)
 
     def knob(self, name: str) -> Knob:
         for knob in self.knobs:

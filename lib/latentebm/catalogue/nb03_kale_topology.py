@@ -1,10 +1,11 @@
-from latentebm.catalogue import Headline, KeyFigure, NotebookSpec
+from latentebm.catalogue import Check, Comparison, Headline, KeyFigure, NotebookSpec
 from latentebm.parameters import Knob
 
 SPEC = NotebookSpec(
     name="03_kale_topology",
     dtype="float64",
     threads=1,  # problems of a few hundred points: extra threads only contend on a shared CPU
+    thumbnail="w1_bound",
     title="Topology of KALE, checked numerically",
     derives="seed 001 (Arbel, Zhou, Gretton), slides 'Topological properties of KALE (1) and (2)': KALE >= 0 "
     "with equality iff P = Q, KALE = KL for a class holding -log(p/q), the delta pair, weak convergence under "
@@ -30,6 +31,24 @@ SPEC = NotebookSpec(
              "k of the radii 1 + 1/k", kind=list, element=int, minimum=1),
         Knob("w1_pairs", 8, 40, "random pairs per dimension for KALE <= L W1", minimum=1),
         Knob("w1_samples", 200, 1000, "samples per distribution for KALE <= L W1", minimum=10),
+    ),
+    comparisons=(
+        Comparison("nonnegative", "KALE >= 0, with equality only when P = Q",
+                   (Check("min_kale_random_pairs", ">", 0.0), Check("kale_pq_over_pp_largest_n", ">", 3.0)),
+                   paper=">= 0; KALE(P, P') -> 0 (theorem)", source="seed 001, slide 'Theorem'"),
+        Comparison("kl_class", "KALE = KL when the critic class holds -log(p/q) (within 0.05 over the pairs)",
+                   (Check("kl_class_max_abs_error", "<", 0.05),), paper="0 (theorem)",
+                   source="seed 001, slide 'The KALE divergence'"),
+        Comparison("delta_pair", "KALE(delta_0, delta_t) = L t with L-Lipschitz critics",
+                   (Check("delta_kale_over_lt", "≈", 1.0, tol=0.01),), paper="1 (derived by hand)",
+                   source="REFERENCE.md, 'KALE and its smoothed version'"),
+        Comparison("weak_convergence", "KALE(P, Q_n) -> 0 when Q_n -> P weakly, and stays away from 0 when not "
+                   "(circles of radius 1 + 1/k against half circles)",
+                   (Check("circle_kale_last", "<", "half_circle_kale_last", factor=0.1),),
+                   direction=(Check("circle_kale_last", "<", "half_circle_kale_last"),),
+                   paper="-> 0 iff weakly convergent (theorem)", source="seed 001, slide 'Theorem'"),
+        Comparison("w1_bound", "KALE <= L W1(P, Q)", (Check("max_kale_over_lw1", "≤", 1.0),),
+                   paper="<= 1 (theorem)", source="seed 001, slide 'Theorem'"),
     ),
     headlines=(
         Headline("min_kale_random_pairs", "smallest smoothie KALE over random pairs", ">= 0 (theorem)"),

@@ -1,4 +1,4 @@
-from latentebm.catalogue import Headline, KeyFigure, NotebookSpec
+from latentebm.catalogue import Check, Comparison, Headline, KeyFigure, NotebookSpec
 from latentebm.parameters import Knob
 
 SPEC = NotebookSpec(
@@ -31,6 +31,31 @@ SPEC = NotebookSpec(
         Knob("ball_radius", 1.0, 1.0, "radius L of the linear energy class |w| <= L", kind=float, minimum=0.01),
         Knob("grid_points", 81, 201, "grid per axis for the sup over the ball by search", minimum=11),
         Knob("ball_samples", 4000, 20000, "samples per distribution for the sample-based ball checks", minimum=10),
+    ),
+    comparisons=(
+        Comparison("c_star", "the optimal constant of the log-convexity bound is c* = log Z",
+                   (Check("c_star_minus_log_z", "<", 1e-6, absolute=True),), paper="exact",
+                   source="seed 001, slide 'Generalized Log-Likelihood has the lower bound'"),
+        Comparison("kale_is_kl", "K(theta) = KL(P, Q_theta) when the class holds -log p/q",
+                   (Check("kale_minus_kl", "<", 1e-10, absolute=True),), paper="exact",
+                   source="seed 001, slide 'Generalized Log-Likelihood has the lower bound'"),
+        Comparison("gradient_theorem", "the generator gradient theorem: grad K(theta) in closed form equals "
+                   "finite differences, and the importance-weighted estimator converges to it",
+                   (Check("fd_rel_error", "<", 1e-6), Check("iw_rel_error_largest_m", "<", 0.05)),
+                   paper="exact (Gaussian case); IW error -> 0 as M^-1/2",
+                   source="seed 001, slide 'Recall the generator'"),
+        Comparison("envelope", "for an MLP generator, finite differences equal the IW estimator on the same latents "
+                   "(envelope theorem) and agree within 3 sd on fresh latents",
+                   (Check("mlp_fd_vs_iw_same_latents", "<", 1e-4), Check("mlp_fd_vs_iw_fresh_in_sd", "<", 3.0)),
+                   paper="0; O(1) sd", source="seed 001, slide 'Recall the generator'"),
+        Comparison("singular_supports", "KALE stays finite and at most L W1 on mutually singular supports (on "
+                   "parallel lines it reaches L W1: the bound allows 1e-9 of round-off)",
+                   (Check("singular_kale_over_lw1", "≤", 1.0 + 1e-9),), paper="<= 1",
+                   source="seed 001, slide 'Theorem'"),
+        Comparison("refinement", "KALE of the base refined by the optimal energy is at most twice the base's "
+                   "(closed forms, ball class)",
+                   (Check("refinement_max_ratio", "≤", 2.0),), paper="<= 2 (paper's bound)",
+                   source="seed 001, slide 'Generalized energy-based models'"),
     ),
     headlines=(
         Headline("c_star_minus_log_z", "|c* - log Z| at the numerical joint maximum (Gaussian case)", "0"),

@@ -1,10 +1,13 @@
-from latentebm.catalogue import Claim, Headline, KeyFigure, NotebookSpec
+from latentebm.catalogue import Check, Claim, Comparison, Headline, KeyFigure, NotebookSpec
 from latentebm.parameters import Knob
+
+TABLE = "seed 001, slide 'Experiments'; REFERENCE.md, the relative-FID table"
 
 SPEC = NotebookSpec(
     name="06_latent_sampling",
     dtype="float64",  # the toy posterior checks; the image part passes float32 explicitly
     threads=1,  # batches of 2-D chains and small MLPs: a second thread only contends on a shared CPU (5x slower)
+    thumbnail="relative_fd_seeds",
     title="Sampling a GEBM in latent space: ULA, MALA, HMC and kinetic Langevin, checked against NUTS",
     derives="seed 001 (Arbel, Zhou, Gretton), 'Sampling from the model' and its experiments: the posterior latent "
     "distribution nu(z) ∝ eta(z) exp(-beta E(B(z))), Langevin-type samplers for it (ULA, MALA, HMC, kinetic "
@@ -65,6 +68,24 @@ SPEC = NotebookSpec(
         Knob("dot_lr", 0.01, 0.01, "Adam learning rate of discriminator optimal transport", kind=float,
              minimum=0.0),
     ),
+    comparisons=(
+        Comparison("exact_samplers", "MALA and HMC are exact at any step (TV at the Monte-Carlo floor, within 1.5x), "
+                   "ULA is biased (above twice the floor at the largest step)",
+                   (Check("tv_mala_largest_step", "<", "tv_floor", factor=1.5),
+                    Check("tv_hmc_largest_step", "<", "tv_floor", factor=1.5),
+                    Check("tv_ula_largest_step", ">", "tv_floor", factor=2.0)),
+                   paper="MALA, HMC exact; ULA bias grows with h", source="seed 001, slide 'Sampling from the model'"),
+        Comparison("nuts_agreement", "(ours) every sampler at the smallest step agrees with NUTS: TV within 2x the "
+                   "one-sample floor (two independent samples differ by about sqrt(2) x floor)",
+                   (Check("tv_nuts_vs_samplers_max", "<", "tv_floor", factor=2.0),),
+                   paper="— (our check of the samplers)", source="seed 001, slide 'Sampling from the model'"),
+        Comparison("laplace_spread", "at large beta the posterior concentrates like its Laplace approximation",
+                   (Check("spread_ratio_largest_beta", "≈", 1.0, tol=0.1),), paper="-> 1",
+                   source="seed 001, slide 'Sampling at modes: results'"),
+        Comparison("friction", "kinetic Langevin with less friction moves between modes more often",
+                   (Check("switches_lowest_friction", ">", "switches_highest_friction"),), paper="more switches",
+                   source="seed 001, slide 'Examples: moving between modes'"),
+    ),
     headlines=(
         Headline("tv_floor", "histogram TV of exact draws from the grid posterior (Monte-Carlo floor)", "—"),
         Headline("tv_ula_largest_step", "TV(ULA final states, grid) at the largest step", "grows with h"),
@@ -92,14 +113,17 @@ SPEC = NotebookSpec(
         Claim("langevin_better_than_base", "latent Langevin samples are better than the base's",
               "relative FD of KLA with the decaying step below 90% (two independent batches of 500 prior draws give "
               "FD ratios of standard deviation about 7%, notebook 05)",
-              "73.06%"),
+              "73.06%", source=TABLE),
         Claim("langevin_better_than_baselines", "latent Langevin beats both baselines, IMH and DOT",
-              "relative FD of KLA (decay) below both IMH's and DOT's", "73.06 < 82.27, 95.13"),
-        Claim("dot_better_than_imh", "DOT beats IMH", "relative FD of DOT below IMH's", "82.27 < 95.13"),
+              "relative FD of KLA (decay) below both IMH's and DOT's", "73.06 < 82.27, 95.13", source=TABLE),
+        Claim("dot_better_than_imh", "DOT beats IMH", "relative FD of DOT below IMH's", "82.27 < 95.13",
+              source=TABLE),
         Claim("tempered_model_better_than_base", "the tempered model nu_beta (beta 100) is better than its base",
-              "relative FD of IMH, which samples nu_beta exactly, below 90%", "95.13%"),
+              "relative FD of IMH, which samples nu_beta exactly, below 90%", "95.13%",
+              source=TABLE),
         Claim("stopped_better_than_base", "(ours) a constant-step KLA stopped on validation beats the base",
-              "its relative FD at the step of lowest validation FD below 90%", "—"),
+              "its relative FD at the step of lowest validation FD below 90%", "—",
+              source="ours: not a claim of the paper (early stopping, notebook 05)"),
     ),
     figures=(
         KeyFigure("toy_posterior", "the toy GEBM's latent posterior on the grid (deterministic, float64)",

@@ -4,11 +4,14 @@
   (checksum and config inside, ``weights_only=True``), so a broken or foreign checkpoint is one
   :class:`CheckpointError` naming the file.
 - the guard :func:`latentebm.guards.check_finite` (NaN, inf or a runaway value), used by every loop.
-- :class:`ProgressLog`: one readable line every N steps, kept as a history for learning curves.
+- :class:`ProgressLog`: one readable line every N steps, kept as a history for learning curves, and a progress
+  bar on a terminal (:func:`show_bars`): never under papermill, nbval or in a log file, where it would only add
+  noise and unstable output.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Iterator, Mapping
@@ -21,6 +24,19 @@ import torch
 
 from latentebm import checkfile
 
+PROGRESS_ENV = "LATENTEBM_PROGRESS"
+
+
+def show_bars() -> bool:
+    """Progress bars on when stderr is a terminal, or when ``LATENTEBM_PROGRESS=1`` asks for them (``=0``: off).
+
+    A notebook kernel's stderr is not a terminal, so notebooks run by papermill or nbval, and the main job's logs,
+    stay free of them."""
+    asked = os.environ.get(PROGRESS_ENV)
+    if asked is not None:
+        return asked == "1"
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
 
 @dataclass
 class ProgressLog:
@@ -32,6 +48,7 @@ class ProgressLog:
     history: dict[str, list[float]] = field(default_factory=dict)
     steps: list[int] = field(default_factory=list)
     _started: float = field(default_factory=time.perf_counter, repr=False)
+    _bar: Any = field(default=None, repr=False)
 
     @classmethod
     def to_file(cls, path: Path | str, every: int = 100, prefix: str = "") -> ProgressLog:
@@ -48,6 +65,19 @@ class ProgressLog:
             shown = "  ".join(f"{name} {float(value):.4g}" for name, value in values.items())
             elapsed = time.perf_counter() - self._started
             print(f"{self.prefix}step {step:>6d}/{total}  {shown}  ({elapsed:.0f} s)", file=self.stream or sys.stdout)
+        self._advance(step, total)
+
+    def _advance(self, step: int, total: int) -> None:
+        """Move the terminal's progress bar (made on the first step when :func:`show_bars`) to ``step``."""
+        if self._bar is None:
+            if not show_bars():
+                return
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=total, desc=self.prefix.strip() or "training", leave=False, dynamic_ncols=True)
+        self._bar.update(step - self._bar.n)
+        if step >= total:
+            self._bar.close()
 
 
 @contextmanager
