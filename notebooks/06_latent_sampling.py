@@ -271,6 +271,7 @@ for label, value in to_nuts.items():
     print(f"{label:5s} at h = {min(params.step_sizes)}: TV to NUTS {value:.2f}, "
           f"within the two-sample floor (+3 sd): {value < pair_floor.mean() + 3 * pair_floor.std()}")
 metrics["tv_nuts_vs_samplers_max"] = max(to_nuts.values())
+metrics["tv_two_sample_bound"] = pair_floor.mean() + 3 * pair_floor.std()
 
 # %% [markdown]
 # ## 4. Efficiency: effective sample size per gradient evaluation

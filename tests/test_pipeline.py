@@ -138,10 +138,15 @@ def test_ctrl_c_stops_the_notebook_and_its_kernel_and_writes_the_index(tmp_path,
         time.sleep(1.0)  # into the sleeping cell
         os.kill(os.getpid(), signal.SIGINT)
 
+    # a shell starts background jobs with SIGINT ignored, and Python then keeps it so: restore Ctrl-C's handler
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Thread(target=interrupt_once_the_kernel_runs, daemon=True)
     timer.start()
-    assert pipeline.main([]) == 130
-    timer.join(timeout=5)
+    try:
+        assert pipeline.main([]) == 130
+    finally:
+        timer.join(timeout=5)
+        signal.signal(signal.SIGINT, previous)
     captured = capsys.readouterr()
     assert "interrupted: 01_slow was stopped" in captured.err and "[2/2]" not in captured.out
     assert layout.index_path("ci").is_file() and layout.report_path("ci", "01_slow").read_text() == PREVIOUS

@@ -60,14 +60,15 @@ SPEC = NotebookSpec(
         Comparison("tuned_step", "the KL-tuned step size finds the KL's minimiser (factor analysis: within 10%)",
                    (Check("fa_s_tuned_over_true", "≈", 1.0, tol=0.1),), paper="1",
                    source="seed 002, short-run inference (arXiv 1912.01909)"),
-        Comparison("kl_estimate", "the K-step Jacobian gives the KL up to Monte-Carlo error (within 0.05 nats of "
-                   "the closed form at the tuned s)",
+        Comparison("kl_estimate", "the K-step Jacobian gives the KL (within 0.05 nats of the closed form at the "
+                   "tuned s; a tolerance of ours: the estimate's Monte-Carlo error is not recorded)",
                    (Check("fa_kl_estimate_minus_closed", "<", 0.05, absolute=True),), paper="0",
                    source="seed 002, short-run inference (arXiv 1912.01909)"),
-        Comparison("short_run_posterior", "short-run inference at the tuned s approximates the posterior: its "
-                   "energy distance to NUTS below a tenth of the prior's (NUTS against itself: the floor, shown)",
-                   (Check("toy_energy_distance", "<", "toy_energy_distance_prior", factor=0.1),),
-                   shows=("toy_energy_distance_nuts_halves",), paper="an approximate posterior",
+        Comparison("short_run_posterior", "short-run inference at the tuned s samples the posterior: its energy "
+                   "distance to NUTS within 3x that of NUTS against itself (in direction: closer than the prior)",
+                   (Check("toy_energy_distance", "<", "toy_energy_distance_nuts_halves", factor=3.0),),
+                   direction=(Check("toy_energy_distance", "<", "toy_energy_distance_prior"),),
+                   paper="an approximate posterior",
                    source="seed 002, short-run inference (arXiv 1912.01909)"),
         Comparison("nuts_converged", "the NUTS reference converged", (Check("nuts_r_hat_max", "<", 1.01),),
                    paper="R-hat < 1.01", source="arviz convention"),
