@@ -40,7 +40,7 @@ def test_failed_write_keeps_the_previous_file(tmp_path):
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):
-        records._atomic_write(target, broken)
+        records.atomic_write(target, broken)
     assert target.read_text() == "good"
     assert list(tmp_path.iterdir()) == [target]
 
@@ -83,8 +83,9 @@ def test_claim_verdict_counts_the_seeds(held, seeds, verdict):
 
 
 def test_index_formats_infinity_and_missing():
-    assert index.format_number(float("inf")) == "∞"
-    assert index.format_number(None) == "not run"
+    from latentebm.catalogue.claims import number
+
+    assert number(float("inf")) == "∞" and number(None) == "not run" and number(3) == "3"
 
 
 def test_override_naming_no_parameter_is_refused_before_running():

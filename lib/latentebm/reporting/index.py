@@ -17,17 +17,13 @@ from collections import Counter
 from pathlib import Path
 
 from latentebm import catalogue
-from latentebm.catalogue.claims import Verdict, number, shown
+from latentebm.catalogue.claims import Verdict, shown
 from latentebm.reporting import layout
 from latentebm.reporting.publish import load_facts, load_status
-from latentebm.reporting.records import _atomic_write
+from latentebm.reporting.records import atomic_write
 
 COLUMNS = ("reproduced", "partly", "not reproduced", "not comparable", "not run")
 PROFILES = ("ci", "full")
-
-
-format_number = number
-"""four significant figures, ∞, or "not run" (:func:`latentebm.catalogue.claims.number`)"""
 
 
 def load_metrics(profile: str, name: str) -> dict:
@@ -178,4 +174,4 @@ def render(profile: str) -> str:
 
 def write(profile: str) -> Path:
     text = render(profile)
-    return _atomic_write(layout.index_path(profile), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return atomic_write(layout.index_path(profile), lambda tmp: tmp.write_text(text, encoding="utf-8"))

@@ -193,6 +193,11 @@ class Job:
     verbose: bool = False
 
 
+def time_limit(profile: str, timeout: float | None) -> float | None:
+    """Seconds per notebook: the profile's default when ``timeout`` is None, no limit (None) when it is 0."""
+    return (DEFAULT_TIMEOUT_S[profile] if timeout is None else timeout) or None
+
+
 def failure(kind: str, error: str, message: str, cell: int | None = None) -> dict[str, Any]:
     """A failure record as ``publish.record_status`` takes it."""
     return {"kind": kind, "cell": cell, "error": error, "message": message}
@@ -230,7 +235,7 @@ def execute(name: str, profile: str, build_dir: Path, overrides: dict | None = N
     ``tests/update_baselines.py`` use it): the executed copy, or NotebookFailed naming the cell and the error."""
     overrides = dict(overrides or {})
     check_overrides(name, overrides, profile)
-    job = Job(profile, Path(build_dir), overrides, DEFAULT_TIMEOUT_S[profile] if timeout is None else timeout or None)
+    job = Job(profile, Path(build_dir), overrides, time_limit(profile, timeout))
     outcome = run_notebook(name, job)
     files = Files.of(job.build_dir, name)
     if outcome is not None:
@@ -305,8 +310,7 @@ def build(profile: str, names: list[str] | None = None, overrides: dict | None =
     overrides, specs = dict(overrides or {}), select(names)
     for spec in specs:
         check_overrides(spec.name, overrides, profile)
-    limit = DEFAULT_TIMEOUT_S[profile] if timeout is None else timeout
-    job = Job(profile, paths.repository_root() / "build" / profile, overrides, limit or None, verbose)
+    job = Job(profile, paths.repository_root() / "build" / profile, overrides, time_limit(profile, timeout), verbose)
     started, ok, failed = time.perf_counter(), [], []
     try:
         for number, spec in enumerate(specs, start=1):

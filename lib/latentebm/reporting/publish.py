@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from latentebm.reporting import layout
-from latentebm.reporting.records import _atomic_write, metrics_path, write_json_atomic
+from latentebm.reporting.records import atomic_write, metrics_path, write_json_atomic
 
 THUMBNAIL_WIDTH = 360
 """pixels: the key figure's PNG scaled down to this width (twice the index's 300 px less a margin: sharp on a
@@ -51,14 +51,14 @@ def thumbnail(spec, build_dir: Path, profile: str) -> Path | None:
             picture.thumbnail((THUMBNAIL_WIDTH, 10 * THUMBNAIL_WIDTH))
             picture.save(tmp, format="PNG", optimize=True)
 
-    return _atomic_write(layout.thumbnail_path(profile, spec.name), write)
+    return atomic_write(layout.thumbnail_path(profile, spec.name), write)
 
 
 def publish(spec, build_dir: Path, profile: str, facts: dict[str, Any]) -> None:
     """Copy the notebook's metrics beside the reports, write its run facts, refresh its thumbnail."""
     source = metrics_path(build_dir, spec.name)
     if source.is_file():
-        _atomic_write(layout.published_metrics_path(profile, spec.name), lambda tmp: shutil.copyfile(source, tmp))
+        atomic_write(layout.published_metrics_path(profile, spec.name), lambda tmp: shutil.copyfile(source, tmp))
     write_json_atomic(layout.published_run_path(profile, spec.name), facts)
     thumbnail(spec, build_dir, profile)
 

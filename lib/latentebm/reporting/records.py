@@ -29,7 +29,7 @@ from latentebm import paths
 RECORDED_PACKAGES = ("torch", "numpy", "scipy", "matplotlib", "jax", "numpyro", "arviz", "scikit-learn")
 
 
-def _atomic_write(path: Path, write) -> Path:
+def atomic_write(path: Path, write) -> Path:
     """Write through a temporary file in the same folder and rename it over ``path`` on success only."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -46,7 +46,7 @@ def _atomic_write(path: Path, write) -> Path:
 
 def write_json_atomic(path: Path, payload: Any) -> Path:
     text = json.dumps(payload, indent=2, sort_keys=False) + "\n"
-    return _atomic_write(Path(path), lambda tmp: tmp.write_text(text))
+    return atomic_write(Path(path), lambda tmp: tmp.write_text(text))
 
 
 def metrics_path(output_dir: Path, notebook: str) -> Path:
@@ -126,8 +126,8 @@ def save_figure(params, key: str, figure, arrays: Mapping[str, Any]):
         with tmp.open("wb") as handle:
             np.savez(handle, **clean)
 
-    _atomic_write(target, write_npz)
-    _atomic_write(target.with_suffix(".png"), lambda tmp: figure.savefig(tmp, format="png", dpi=110))
+    atomic_write(target, write_npz)
+    atomic_write(target.with_suffix(".png"), lambda tmp: figure.savefig(tmp, format="png", dpi=110))
     return figure
 
 

@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 
 from latentebm.reporting.mathml import RenderError, _Math, protect_math, substitute_math
-from latentebm.reporting.records import _atomic_write
+from latentebm.reporting.records import atomic_write
 
 __all__ = ["RenderError", "render_html_text", "render_report", "run_box", "table_of_contents"]
 
@@ -158,4 +158,4 @@ def render_report(executed: Path, target: Path, facts: dict | None = None, index
     record: profile, device, finished_at, git_revision, wall_s, versions, parameters) fills the run box; without
     it the box holds only the link to ``index_href``. On any error ``target`` is left as it was."""
     text = render_html_text(executed, facts, index_href)
-    return _atomic_write(Path(target), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return atomic_write(Path(target), lambda tmp: tmp.write_text(text, encoding="utf-8"))
