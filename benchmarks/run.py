@@ -79,6 +79,33 @@ def bench_latent_samplers() -> None:
                   f"{seconds / (n_chains * n_steps * max(grads, 1)) * 1e6:7.2f} us per chain-gradient")
 
 
+def bench_particle_flows() -> None:
+    """One step of the MMD flow (plain and noise injection) and of the KALE flow (a warm-started smoothie solve)
+    against the number of particles m (target of m points): the MMD step costs O(m^2), the KALE step's Newton
+    solve O(m^3) per iteration, which is what bounds notebook 09's KALE experiments."""
+    from latentebm.particles import flow
+    from latentebm.particles import noise as schedules
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    for m in (240, 960, 3840):
+        g = torch.Generator(device=device).manual_seed(0)
+        x = torch.randn(m, 2, generator=g, device=device, dtype=torch.float64)
+        y = torch.randn(m, 2, generator=g, device=device, dtype=torch.float64) * 0.5 + 1.0
+        rules = {"MMD plain": flow.MMDFlow(x, 0.1), "MMD injection": flow.MMDFlow(x, 0.1, schedules.constant(0.1)),
+                 "KALE warm": flow.KALEFlow(x, 0.1, 0.01)}
+        for label, rule in rules.items():
+            if label.startswith("KALE") and m > 960:
+                continue
+            state = flow.step(flow.init(y), rule, 1e-3, g)  # the warm start for KALE
+
+            def go(state=state, rule=rule, g=g) -> None:
+                flow.step(state, rule, 1e-3, g)
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+
+            print(f"{label:14s} m={m:5d}  {timed(go) * 1e3:8.2f} ms per step  ({device})")
+
+
 def main(selected: list[str]) -> None:
     benches = {name: f for name, f in globals().items() if name.startswith("bench_") and callable(f)}
     for name, function in benches.items():

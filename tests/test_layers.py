@@ -12,7 +12,7 @@ from latentebm import paths
 PACKAGE = paths.repository_root() / "lib" / "latentebm"
 FLOORS = {
     "runtime": 0, "paths": 0, "ops": 0, "guards": 0, "checkfile": 0,
-    "data": 1, "models": 1, "samplers": 1, "divergences": 1, "metrics": 1, "plotting": 1,
+    "data": 1, "models": 1, "samplers": 1, "divergences": 1, "metrics": 1, "plotting": 1, "particles": 1,
     "training": 2,
     "experiments": 3,
     "catalogue": 4, "parameters": 4, "reporting": 4,

@@ -203,13 +203,15 @@ def _certified(gap: float, tol: float) -> bool:
 
 
 def kale_smoothie(p: Measure, q: Measure, lam: float, bandwidth: float = 1.0, max_iter: int = 100,
-                  tol: float = 1e-12, gap_tol: float = 1e-8) -> SmoothieResult:
+                  tol: float = 1e-12, gap_tol: float = 1e-8, init: torch.Tensor | None = None) -> SmoothieResult:
     """The KALE smoothie F_lambda(P, Q) by damped Newton on the dual (D); see the module docstring.
 
     p.points: (n, d), q.points: (m, d) (float64 recommended). Nodes of zero weight are dropped first (they carry
     no mass; a zero v_j would put log 0 in (D)). If Newton stops without converging, or its duality gap exceeds
     ``gap_tol``, the solve falls back to L-BFGS on log alpha and a RuntimeWarning says so; if the gap is still
     above ``gap_tol`` (or not finite) it raises :class:`SolverError`: a failed solve never returns a number.
+    ``init`` (positive, one entry per node of ``q``) warm-starts Newton, e.g. from the previous step of a flow;
+    the optimum and its certificate do not depend on it.
     """
     if not lam > 0 or not math.isfinite(lam):
         raise ValueError(f"the penalty lambda must be finite and > 0, got {lam}")
@@ -218,7 +220,12 @@ def kale_smoothie(p: Measure, q: Measure, lam: float, bandwidth: float = 1.0, ma
     p, q = p.positive(), q.positive()
     problem = _Problem(p, q, lam, bandwidth)
     record = NewtonRecord()
-    alpha = _newton(problem, problem.v.clone(), max_iter, tol, record)
+    start = problem.v.clone()
+    if init is not None:
+        if init.shape != start.shape or not bool((init > 0).all()):
+            raise ValueError(f"init must hold {start.shape[0]} positive coefficients, got shape {tuple(init.shape)}")
+        start = init.to(start).clone()
+    alpha = _newton(problem, start, max_iter, tol, record)
     penalised, kale, norm2 = problem.primal(alpha)
     record.duality_gap = problem.dual(alpha) - penalised
     if not record.converged or not _certified(record.duality_gap, gap_tol):
