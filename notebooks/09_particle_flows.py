@@ -98,7 +98,7 @@ print(f"Gaussian kernel sigma = {sigma:g}: L = 1/sigma^2 = {L:g}, largest safe s
 # The potential attracts the particles to the target, the interaction makes them repel each other. The first
 # variation of $F$ is the (unnormalised) witness function
 # $$f_{\mu,\nu}(z)=\int k(z,y)\,d\nu(y)-\int k(z,x)\,d\mu(x),\qquad
-#   \nabla f_{\mu,\nu}(z)=\int\frac{x-z}{\sigma^2}k(z,x)\,d\mu(x)-\int\frac{y-z}{\sigma^2}k(z,y)\,d\nu(y),$$
+#   \nabla f_{\mu,\nu}(z)=\int\frac{y-z}{\sigma^2}k(z,y)\,d\nu(y)-\int\frac{x-z}{\sigma^2}k(z,x)\,d\mu(x),$$
 # and the MMD flow moves each particle down it, $\dot Y_t=-\nabla f_{\mu,\nu_t}(Y_t)$. Along the flow, by the
 # chain rule in $\nu$,
 # $$\frac{d}{dt}F(\nu_t)=\int\langle\nabla f_{\mu,\nu_t},\,\dot Y\rangle d\nu_t
@@ -109,7 +109,7 @@ print(f"Gaussian kernel sigma = {sigma:g}: L = 1/sigma^2 = {L:g}, largest safe s
 # %%
 rng = params.streams.child("section1").torch()
 x1 = setup.target(rng)
-y1 = 0.3 * torch.randn(setup.n_particles, 2, generator=rng, dtype=torch.float64)
+y1 = setup.cloud(rng)
 probe = y1[:20].clone().requires_grad_(True)
 autograd_grad, = torch.autograd.grad(W.witness(probe, x1, y1, sigma).sum(), probe)
 terms = W.energy_terms(x1, y1, sigma)
@@ -133,7 +133,7 @@ factors_1 = np.array(params.dissipation_factors)
 ratio_error = np.zeros((params.n_seeds, len(factors_1)))
 for s in range(params.n_seeds):
     r = params.streams.child("dissipation", s).torch()
-    xs, ys = setup.target(r), 0.3 * torch.randn(setup.n_particles, 2, generator=r, dtype=torch.float64)
+    xs, ys = setup.target(r), setup.cloud(r)
     ratio_error[s] = [abs(pf.dissipation_ratio(xs, ys, sigma, f * safe) - 1) for f in factors_1]
 metrics["dissipation_ratio_error_smallest"] = float(ratio_error[:, -1].max())
 slope = np.polyfit(np.log(factors_1), np.log(ratio_error.mean(axis=0)), 1)[0]
@@ -146,7 +146,7 @@ print(f"log-log slope of the error against gamma: {slope:.2f} (1 = first order)"
 # ## 2. The descent lemma
 #
 # Arbel et al. bound one Euler step $\nu_{n+1}=(I-\gamma\nabla f_{\mu,\nu_n})_\#\nu_n$: if $\nabla_1k$ is
-# $L$-Lipschitz,
+# $L$-Lipschitz jointly, $|\nabla_1k(a,b)-\nabla_1k(a',b')|\le L(|a-a'|+|b-b'|)$,
 # $$F(\nu_{n+1})\le F(\nu_n)-\gamma\big(1-\tfrac32\gamma L\big)\int|\nabla f_{\mu,\nu_n}|^2\,d\nu_n .$$
 # *Derivation.* Move along $\psi_t=I-t\gamma\nabla f_n$, $t\in[0,1]$. Then
 # $\frac{d}{dt}F(\psi_{t\#}\nu_n)=-\gamma\int\langle\nabla f_{\mu,\psi_{t\#}\nu_n}(\psi_t x),\nabla f_n(x)\rangle
@@ -164,28 +164,35 @@ print(f"log-log slope of the error against gamma: {slope:.2f} (1 = first order)"
 factors_2 = np.array(params.audit_factors)
 violations = np.zeros(len(factors_2), dtype=int)
 ascents = np.zeros(len(factors_2), dtype=int)
+constants = np.full(len(factors_2), -np.inf)
 for s in range(params.n_seeds):
     r = params.streams.child("audit", s).torch()
-    xs, ys = setup.target(r), 0.3 * torch.randn(setup.n_particles, 2, generator=r, dtype=torch.float64)
+    xs, ys = setup.target(r), setup.cloud(r)
     for k, f in enumerate(factors_2):
         audit = pf.descent_audit(xs, ys, sigma, f * safe, params.audit_steps)
         violations[k] += audit.violations()
         ascents[k] += audit.ascents
+        constants[k] = max(constants[k], audit.empirical_constant(f * safe, L))
 total = params.n_seeds * params.audit_steps
 below = factors_2 < 1
 metrics["lemma_violations"] = int(violations.sum())
 metrics["ascents_below_bound"] = int(ascents[below].sum())
-metrics["ascent_share_largest_step"] = float(ascents[-1] / total)
+metrics["largest_step_rose_often"] = int(ascents[-1] > total / 10)  # the count itself is chaotic
 metrics["smallest_factor_with_ascent"] = float(factors_2[ascents > 0].min()) if (ascents > 0).any() else float("inf")
-for f, v, a in zip(factors_2, violations, ascents, strict=True):
-    print(f"gamma = {f:5g} x 2/(3L):  lemma violated on {v} of {total} steps;  F rose on {a} of {total}")
+metrics["empirical_constant_below_bound"] = float(constants[below].max())
+for f, v, a, c in zip(factors_2, violations, ascents, constants, strict=True):
+    # how many steps rose is chaotic once F oscillates (a 1e-15 change of the start moves it): shown as a share bound
+    rose = "never" if a == 0 else ("on more than a tenth of the steps" if a > total / 10 else "on a few steps")
+    print(f"gamma = {f:5g} x 2/(3L):  lemma violated on {v} of {total} steps;  F rose {rose}" +
+          (f";  measured constant c <= {np.ceil(c * 100) / 100:.2f} (lemma: 3/2)" if f <= 3 else ""))
 
 # %% [markdown]
 # **A worst case.** On these clouds $F$ keeps falling far beyond the bound: averaging over many particles
-# makes $|\nabla f|$ small compared with its worst case. One particle at distance $r\ll\sigma$ from one target
-# point shows where the threshold comes from: there $\nabla f(y)=\frac{y-x}{\sigma^2}k(y,x)$, the step maps
-# $y-x$ to $(1-\gamma L\,k)(y-x)$, and the particle overshoots, raising $F$, once $\gamma L\,k(y,x)>2$: a step
-# between $2/(3L)$ and $2/L$ is still safe for it, one above $2/(L k)$ is not.
+# makes $|\nabla f|$ small compared with its worst case, and the measured constant $c$ (printed above) is far
+# below $\frac32$. One particle at distance $r=\sigma/2$ from one target point shows where steps do fail: there
+# $\nabla f(y)=\frac{y-x}{\sigma^2}k(y,x)$, the step maps $y-x$ to $(1-\gamma L\,k)(y-x)$, and the particle
+# overshoots, raising $F$, once $\gamma L\,k(y,x)>2$, i.e. from about $3.4\times2/(3L)$ here. The lemma's
+# $2/(3L)$ is a sufficient bound for every configuration, not the threshold of this one.
 
 # %%
 pair_x, pair_y = torch.zeros(1, 2, dtype=torch.float64), torch.tensor([[0.05, 0.0]], dtype=torch.float64)
@@ -193,6 +200,7 @@ k_pair = float(torch.exp(-pair_y.square().sum() / (2 * sigma**2)))
 pair_factors = np.array([0.99, 2.5, 1.05 * 2 / (L * k_pair) / safe, 6.0])
 pair_ascents = [pf.descent_audit(pair_x, pair_y, sigma, f * safe, 20).ascents for f in pair_factors]
 metrics["pair_ascent_threshold_holds"] = int(pair_ascents[0] == 0 and pair_ascents[1] == 0 and pair_ascents[2] > 0)
+# (the one-particle counts are not chaotic: a single overshooting particle rises on every step or alternately)
 for f, a in zip(pair_factors, pair_ascents, strict=True):
     print(f"one particle, one target point: gamma = {f:4.2f} x 2/(3L)  (gamma L k = {f * safe * L * k_pair:.2f}):"
           f"  F rose on {a} of 20 steps")
@@ -201,22 +209,24 @@ for f, a in zip(pair_factors, pair_ascents, strict=True):
 save_figure(params, "descent_lemma",
             plots.dissipation_and_descent(factors_1, ratio_error, factors_2, ascents / total, violations),
             {"dissipation_factors": factors_1, "ratio_error": ratio_error, "audit_factors": factors_2,
-             "ascents": ascents, "violations": violations})
+             "rose": (ascents > 0).astype(int), "violations": violations})
 
 # %% [markdown]
 # The inequality held on every step at every step size (it is a theorem for all $\gamma$), descent held on
 # every step below $2/(3L)$, and $F$ rose on a large share of steps once the step was many times the bound.
 # The lemma is conservative on spread-out clouds: the first rises appear only between the two largest factors
-# audited. That is why the flows below use a step of several times $2/(3L)$ (`flow_step`), inside the range the
-# audit found monotone.
+# audited. The flows below use a step of $7.5\times2/(3L)$ (`flow_step`), inside the range the audit found
+# monotone on clouds though above the one-particle threshold: they are not covered by the lemma, and their
+# recorded $F$ is what shows they descend.
 #
 # ## 3. Stalling, and noise injection
 #
 # $F$ is not convex along Wasserstein geodesics, so the flow can stop where $\nabla f_{\mu,\nu}=0$ on the support
 # of $\nu$ while $\nu\neq\mu$. A configuration that shows it: the KALE-flow authors' three rings (radius $0.3$,
-# centres $0.75$ apart, 80 points each, $\sigma=0.1$), with the particles started in a blob $0.5$ below the
-# rings ($5\sigma$: the kernel reaches the nearest particles only). The plain flow pulls in what it can reach,
-# the interaction pushes the rest apart, and the flow comes to rest with particles stranded off the rings.
+# centres $0.75$ apart, 80 points each, $\sigma=0.1$), with the particles started in a blob (standard deviation
+# $0.1$) centred $0.8=8\sigma$ below the lowest ring point: the kernel reaches only the blob's upper edge. The
+# plain flow pulls in what it can reach, the interaction pushes the rest apart, and the flow comes to rest with
+# particles stranded off the rings.
 #
 # **Noise injection** reads the witness's gradient at a perturbed point, $y\leftarrow y-\gamma\nabla
 # f_{\mu,\nu_n}(y+\beta_nu)$, $u\sim N(0,I)$, with the witness built from the clean particles. In expectation
@@ -229,20 +239,24 @@ save_figure(params, "descent_lemma",
 # - injection with $\beta_n$ halved every fixed number of steps (the authors' default schedule;
 #   $\sum\beta_n^2<\infty$);
 # - the **diffusion** variant, $y\leftarrow y-\gamma\nabla f(y)+\sqrt{2\gamma}\,\beta\,u$: the noise goes into
-#   the particles, whose law then tends to the minimiser of $F$ plus $\beta^2$ times the negative entropy, not
+#   the particles. A stationary law would minimise $F+\beta^2\int\nu\log\nu$, but with a bounded kernel on
+#   $\mathbb R^2$ that free energy is unbounded below ($F\in[0,1]$ while the entropy term falls as mass
+#   spreads): there is none, particles beyond the kernel's reach random-walk away, and the law does not tend
 #   to $\mu$.
 #
 # Reported per seed: the final $F$, the share of particles within $0.05$ of a ring and each ring's share (a
 # perfect fit has $\frac13$ on each), against $F$ between the target and a fresh sample of it.
 
 # %%
+PLAIN, DIVERGENT, HALVING, DIFFUSION = ("plain flow", "injection, β ∝ n^(-1/2)", "injection, β halved",
+                                        "diffusion")
 variants = {
     "plain flow": schedules.none(),
     "injection, β ∝ n^(-1/2)": schedules.inverse_sqrt(params.injection_beta, params.injection_scale),
     "injection, β halved": schedules.halving(params.halving_beta, params.halving_every),
     "diffusion": schedules.constant(params.diffusion_beta),
 }
-modes = {"diffusion": "diffusion"}
+modes = {DIFFUSION: "diffusion"}
 final_energy = {name: np.zeros(params.n_seeds) for name in variants}
 on_target = {name: np.zeros(params.n_seeds) for name in variants}
 per_ring = {name: np.zeros((params.n_seeds, setup.n_rings)) for name in variants}
@@ -257,15 +271,15 @@ for s in range(params.n_seeds):
     targets.append(x), starts.append(y0)
     for name, noise in variants.items():
         rule = flow.MMDFlow(x.to(dev), sigma, noise, modes.get(name, "injection"))
-        path = pf.run(y0.to(dev), rule, params.flow_step, params.flow_steps, r.child("noise", name).torch(dev),
+        path = pf.run(y0.to(dev), rule, params.flow_step, params.flow_steps, r.child("noise", name).torch(),
                       record_every=max(1, params.flow_steps // 100))
         y_end = path.final.y.cpu()
         final_energy[name][s] = path.energy[-1]
         on_target[name][s], per_ring[name][s] = setup.occupancy(y_end)
-        stall_curves[name].append(path.arrays())
+        stall_curves[name].append(path)
         if s == 0:
             finals[name] = y_end.numpy()
-        if name == "plain flow":
+        if name == PLAIN:
             far = toys.stranded(y_end, x, 3 * sigma)
             stranded[s] = float(far.double().mean())
             grad = W.witness_gradient(y_end, x, y_end, sigma).norm(dim=1)
@@ -283,12 +297,11 @@ print(f"plain flow: share of particles farther than 3 sigma from every target po
 # The claims, seed by seed (each decided by a criterion fixed before the run: see the catalogue spec).
 
 # %%
-plain = final_energy["plain flow"]
-divergent, halving, diffusion = (final_energy[n] for n in list(variants)[1:])
-stalls = (plain > 1.5 * fresh) & (stranded >= 0.2)
+plain, divergent, halving = final_energy[PLAIN], final_energy[DIVERGENT], final_energy[HALVING]
+stalls = (plain > 1.5 * fresh) & (stranded >= 0.2) & (stranded_gradient < 1e-3)
 escapes = divergent < 0.8 * plain
 halving_stalls = halving > 0.8 * plain
-diffusion_elsewhere = (diffusion > divergent) & (on_target["diffusion"] < on_target[list(variants)[1]])
+diffusion_elsewhere = on_target[DIFFUSION] < on_target[PLAIN]
 for key, held in (("plain_flow_stalls", stalls), ("injection_escapes", escapes),
                   ("halving_stalls", halving_stalls), ("diffusion_elsewhere", diffusion_elsewhere)):
     metrics[f"{key}_holds"], metrics[f"{key}_seeds"] = int(held.sum()), int(held.size)
@@ -298,7 +311,7 @@ metrics["plain_stranded_share"] = float(np.median(stranded))
 metrics["stranded_gradient"] = float(np.nanmedian(stranded_gradient))
 metrics["injection_final_energy"] = float(np.median(divergent))
 metrics["halving_final_energy"] = float(np.median(halving))
-metrics["diffusion_final_energy"] = float(np.median(diffusion))
+metrics["diffusion_final_energy"] = float(np.median(final_energy[DIFFUSION]))
 metrics["fresh_sample_energy"] = float(np.median(fresh))
 metrics["injection_over_plain_energy"] = float(np.median(divergent / plain))
 for name, short in zip(variants, ("plain", "injection", "halving", "diffusion"), strict=True):
@@ -309,27 +322,31 @@ for name, short in zip(variants, ("plain", "injection", "halving", "diffusion"),
 panels = {"start": starts[0].numpy(), **{f"{name} (seed 0)": y for name, y in finals.items()}}
 save_figure(params, "stalling", plots.particle_panels(targets[0].numpy(), panels),
             {"target": targets[0].numpy(), **{f"particles_{i}": y for i, y in enumerate(panels.values())},
+             "ring_shares": np.stack([per_ring[n] for n in variants]),
              "final_energy": np.stack([final_energy[n] for n in variants]),
              "on_target": np.stack([on_target[n] for n in variants])})
 
 # %% [markdown]
 # **Reading.** The plain flow stalls: about half of the particles end on the rings and the rest sit in a
 # lattice below them, more than $3\sigma$ from every target point, where the witness is flat (their mean
-# $|\nabla f|$ is about $10^{-4}$ of the kernel's steepest slope). They repel each other, so $F$ still creeps
+# $|\nabla f|$ is of order $10^{-4}$ of the kernel's steepest slope). They repel each other, so $F$ still creeps
 # down as the lattice spreads, but nothing brings them to the target: $F$ ends about twice the $F$ of a fresh
 # sample of the target, on every seed. Noise injection with $\beta_n\propto n^{-1/2}$ escapes in part: $F$ is
-# about a third lower and more particles reach the rings, each ring closer to its third, on every seed; but at
-# this horizon most of the lattice is still there (the noise, $\beta\le0.3$, reaches the nearest rows only).
+# about a third lower on every seed, more particles reach the rings and the median ring shares are closer to a
+# third; but at this horizon most of the lattice is still there (the noise, $\beta\le0.3$, reaches the nearest
+# rows only).
 #
-# **Not reproduced: "a finite sum may not escape".** The halving schedule, whose $\sum\beta_n^2$ is finite,
-# does *better* than the divergent one at this horizon, on every seed. The divergence condition is what the
+# **Not observed at this horizon: "a finite sum may not escape".** The halving schedule, whose $\sum\beta_n^2$
+# is finite, does *better* than the divergent one here, on every seed. The divergence condition is what the
 # proof needs as $n\to\infty$; at a finite horizon what counts is how much noise is spent while particles are
 # stranded ($\sum\beta_n^2\approx167$ for halving from $0.5$ every 500 steps against $\approx99$ for
 # $0.3/\sqrt{1+n/500}$ over 4000 steps) and how small $\beta$ is at the end ($0.004$ against $0.1=\sigma$: the
-# $n^{-1/2}$ schedule still blurs the particles that have arrived). A run long enough for halving's budget to be
-# spent while the $n^{-1/2}$ one keeps going (the `full` profile runs ten times longer) is the test that could
-# separate them. The diffusion variant ends elsewhere, as the paper says: its particles carry the noise, fewer are
-# on the rings than even for the plain flow, and its $F$ stays near the plain flow's.
+# $n^{-1/2}$ schedule still blurs the particles that have arrived). One finite run cannot refute a statement
+# about the limit; a run long enough for halving's budget to be spent while the $n^{-1/2}$ one keeps going (the
+# `full` profile runs ten times longer) is the test that could separate them. The diffusion variant does not
+# approach $\mu$: fewer of its particles are on the rings than even for the plain flow, and the others
+# random-walk (out to several units away in the figure), as the missing fixed point predicts; its $F$ is close to
+# the plain flow's.
 #
 # %% [markdown]
 # ## 4. The KALE flow when the supports are disjoint
@@ -338,59 +355,69 @@ save_figure(params, "stalling", plots.particle_panels(targets[0].numpy(), panels
 # $(1+\lambda)\,\mathrm{KALE}_\lambda(\mu\,\|\,\nu)$. By the envelope theorem that variation is
 # $-(1+\lambda)e^{-f^\star}$, $f^\star$ the optimal RKHS critic, so
 # $$\dot Y=(1+\lambda)\nabla e^{-f^\star}(Y)=-(1+\lambda)\,e^{-f^\star(Y)}\nabla f^\star(Y),$$
-# and at the optimum $e^{-f^\star(y_j)}=m\,\alpha_j$ from the dual's optimality condition. Where $\nu$ has mass
-# and $\mu$ has none, $f^\star\approx-\log(d\mu/d\nu)$ is large (up to the penalty), and its gradient is not
-# damped by the kernel's tail as the MMD witness is: the critic's scale is $1/\lambda$. As $\lambda\to\infty$
-# the velocity tends to the MMD flow's (checked in the unit tests). Each step solves the smoothie by Newton,
-# warm-started from the previous step's coefficients; its duality gap certifies every solve.
+# and at the optimum $e^{-f^\star(y_j)}=m\,\alpha_j$ from the dual's optimality condition. The critic
+# $f^\star=\frac1\lambda(\sum_j\alpha_jk(\cdot,y_j)-\sum_iw_ik(\cdot,x_i))$ has the same Gaussian tails as the
+# MMD witness; what differs is its amplitude, about $1/\lambda$ times the witness's, and the weight
+# $e^{-f^\star}$, which damps the velocity where $f^\star$ is large (mass of $\nu$ without $\mu$). As
+# $\lambda\to\infty$ the velocity tends to the MMD flow's (checked in the unit tests). Each step solves the
+# smoothie by Newton, warm-started from the previous step's coefficients; its duality gap certifies every solve.
 #
-# Same target and starts as section 3. Reported: $F=\frac12\mathrm{MMD}^2$ (the same yardstick for both
-# flows) against flow time, and the flow time at which each first brings $F$ below 5% of its starting value.
+# Same target and starts as section 3, a fixed budget of `kale_steps` steps at the largest step of those tried
+# that keeps $F$ monotone. Reported: $F=\frac12\mathrm{MMD}^2$ (the same yardstick for both flows) against flow
+# time; the final $F$ and stranded share against the plain MMD flow's (its stall level); and, as a rate, the flow
+# time at which each first brings $F$ below 5% of its start (interpolated between records).
 
 # %%
-kale_curves, kale_time, mmd_time = [], np.full(params.n_seeds, np.inf), np.full(params.n_seeds, np.inf)
+kale_runs, kale_time, mmd_time = [], np.zeros(params.n_seeds), np.zeros(params.n_seeds)
+kale_final, kale_stranded = np.zeros(params.n_seeds), np.zeros(params.n_seeds)
 for s in range(params.n_seeds):
     x, y0 = targets[s], starts[s]
     threshold = 0.05 * W.energy(x, y0, sigma)
     rule = flow.KALEFlow(x.to(dev), sigma, params.kale_penalty)
-    path = pf.run(y0.to(dev), rule, params.kale_step, params.kale_steps, record_every=max(1, params.kale_steps // 100),
-                  until=lambda e, t=threshold: e <= t)
-    kale_curves.append(path.arrays())
-    reached = np.array(path.energy) <= threshold
-    kale_time[s] = path.time[int(np.argmax(reached))] if reached.any() else np.inf
-    plain_path = stall_curves["plain flow"][s]
-    reached = plain_path["energy"] <= threshold
-    mmd_time[s] = plain_path["time"][int(np.argmax(reached))] if reached.any() else np.inf
-faster = kale_time < mmd_time
-metrics["kale_faster_holds"], metrics["kale_faster_seeds"] = int(faster.sum()), int(faster.size)
+    path = pf.run(y0.to(dev), rule, params.kale_step, params.kale_steps, record_every=max(1, params.kale_steps // 100))
+    kale_runs.append(path)
+    kale_time[s], mmd_time[s] = path.time_to(threshold), stall_curves[PLAIN][s].time_to(threshold)
+    kale_final[s] = path.energy[-1]
+    kale_stranded[s] = float(toys.stranded(path.final.y.cpu(), x, 3 * sigma).double().mean())
+escapes_kale = kale_final < 0.8 * plain
+sooner = kale_time < mmd_time
+for key, held in (("kale_escapes", escapes_kale), ("kale_sooner", sooner)):
+    metrics[f"{key}_holds"], metrics[f"{key}_seeds"] = int(held.sum()), int(held.size)
+metrics["kale_final_energy"] = float(np.median(kale_final))
+metrics["kale_stranded_share"] = float(np.median(kale_stranded))
 metrics["kale_time_to_target"] = float(np.median(kale_time))
 metrics["mmd_time_to_target"] = float(np.median(mmd_time))
 metrics["mmd_over_kale_time"] = float(np.median(mmd_time / kale_time))
 for s in range(params.n_seeds):
-    print(f"seed {s}: flow time to F <= 5% of F(start):  KALE {kale_time[s]:.2f}   MMD {mmd_time[s]:.1f}")
-print(f"KALE faster on {int(faster.sum())} of {faster.size} seeds; median ratio MMD / KALE time "
-      f"{metrics['mmd_over_kale_time']:.0f}")
+    print(f"seed {s}: KALE after {params.kale_steps} steps (t = {params.kale_steps * params.kale_step:g}): F "
+          f"{kale_final[s]:.4f}, stranded {kale_stranded[s]:.2f};  plain MMD after {params.flow_steps} steps "
+          f"(t = {params.flow_steps * params.flow_step:g}): F {plain[s]:.4f}, stranded {stranded[s]:.2f};  flow time "
+          f"to 5% of F(start): KALE {kale_time[s]:.1f}, MMD {mmd_time[s]:.0f}")
+print(f"KALE below 0.8 x the MMD stall on {int(escapes_kale.sum())} of {escapes_kale.size} seeds; sooner to 5% on "
+      f"{int(sooner.sum())} of {sooner.size}")
 
 # %%
-pairs = lambda paths: [(p["time"], p["energy"]) for p in paths]  # noqa: E731
-curves = {"MMD flow (plain)": pairs(stall_curves["plain flow"]),
-          "MMD flow, injection β ∝ n^(-1/2)": pairs(stall_curves[list(variants)[1]]),
-          f"KALE flow (λ = {params.kale_penalty:g})": pairs(kale_curves)}
-start_energy = float(np.median([c["energy"][0] for c in kale_curves]))
+pairs = lambda paths: [(np.array(p.time), np.array(p.energy)) for p in paths]  # noqa: E731
+curves = {"MMD flow (plain)": pairs(stall_curves[PLAIN]), f"MMD flow, {DIVERGENT}": pairs(stall_curves[DIVERGENT]),
+          f"KALE flow (λ = {params.kale_penalty:g})": pairs(kale_runs)}
+start_energy = float(np.median([p.energy[0] for p in kale_runs]))
 figure = plots.energy_curves(curves, float(np.median(fresh)), 0.05 * start_energy)
 save_figure(params, "kale_vs_mmd", figure,
-            {"mmd_time": stall_curves["plain flow"][0]["time"], "mmd_energy": stall_curves["plain flow"][0]["energy"],
-             "kale_time": kale_curves[0]["time"], "kale_energy": kale_curves[0]["energy"],
-             "kale_time_to_target": kale_time, "mmd_time_to_target": mmd_time})
+            {"mmd_time": np.array(stall_curves[PLAIN][0].time), "mmd_energy": np.array(stall_curves[PLAIN][0].energy),
+             "kale_time": np.array(kale_runs[0].time), "kale_energy": np.array(kale_runs[0].energy),
+             "kale_final": kale_final, "kale_stranded": kale_stranded})
 
 # %% [markdown]
-# **Reading.** The KALE flow brings $F$ below 5% of its start about 25 times sooner in flow time than the MMD
-# flow, on every seed, from the same far start: its critic is not damped by the kernel's tail (its scale is
-# $1/\lambda$), so the stranded particles feel the target. In work the gap is smaller: its velocity is up to a
-# few hundred times the MMD flow's at the start, so it needs a step fifty times smaller (about 2300 steps against
-# about 1200), and each step solves the smoothie (a few Newton iterations on $m=240$ coefficients), several times
-# the cost of an MMD step. With $\lambda=0.01$ and a larger step the flow oscillates; the `kale_step` knob is the
-# largest of those tried that stays monotone here.
+# **Reading.** As a rate, the KALE flow is faster in flow time: it brings $F$ below 5% of its start far sooner than
+# the MMD flow, on every seed. But flow time is not a fair unit between the two (the KALE velocity carries the
+# critic's amplitude, about $1/\lambda=100$ times the witness's), and in work it is not faster: it needs a step
+# fifty times smaller to stay monotone, so it takes about twice as many steps to the same threshold, each a Newton
+# solve. **Not reproduced at this setting: "KALE keeps working where the MMD flow stalls".** Within its budget the
+# KALE flow does not get below the MMD flow's stall level, and slightly more particles are left stranded (a longer
+# run of one seed, 8000 steps, ended at about the MMD flow's stall $F$ with as many stranded): its critic has the
+# same Gaussian tails, so particles $8\sigma$ away from the target feel it no more than they feel the witness. The
+# KALE-flow authors' toy starts its particles on the middle ring's edge, within the kernel's reach; the claim may
+# hold there and for other $\lambda$ and kernels, which this notebook does not test.
 #
 # %% [markdown]
 # ## 5. Student-teacher: a two-layer network as a particle measure
@@ -423,40 +450,48 @@ for s in range(params.st_seeds):
     stream = params.streams.child("student_teacher", s)
     for name, (variant, rec) in {**st_runs, **(st_dense if s < params.st_dense_seeds else {})}.items():
         student, teacher = st.networks(rec, stream, device=dev, dense=name in st_dense)
-        history = st.train(student, teacher, rec, stream, variant)
+        history = st.train(student, teacher, rec, st.generators(stream), variant)
         validation[name].append(history.validation)
-validation = {name: np.array(v) for name, v in validation.items()}
-st_steps_axis = history.steps
-final = {name: v[:, -1] for name, v in validation.items()}
-for name, values in final.items():
-    print(f"{name:26s} final validation loss: median {np.median(values):.1e}  "
-          f"({values.min():.1e} to {values.max():.1e})")
+        eval_steps = history.steps
+losses = {name: np.array(v) for name, v in validation.items()}
+final = {name: v[:, -1] for name, v in losses.items()}
+for name in st_runs:
+    print(f"{name:26s} final validation loss: median {np.median(final[name]):.1e}  "
+          f"({final[name].min():.1e} to {final[name].max():.1e})")
+# the dense student at its rate is chaotic (a 1e-15 change of a weight moves its loss by a factor): its order only
+dense_ratio = np.median(final["dense student, injection"] / final["dense student, no noise"])
+print(f"dense student: injection worse than no noise by more than 2x: {bool(dense_ratio > 2)};  dense student without "
+      f"noise below the mean-field student with injection: "
+      f"{bool(np.median(final['dense student, no noise']) < np.median(final['noise injection']))}")
 best = (final["noise injection"] < final["no noise"]) & (final["noise injection"] < final["diffusion"])
 metrics["st_injection_best_holds"], metrics["st_injection_best_seeds"] = int(best.sum()), int(best.size)
 metrics["st_injection_over_none"] = float(np.median(final["noise injection"] / final["no noise"]))
 metrics["st_diffusion_over_none"] = float(np.median(final["diffusion"] / final["no noise"]))
-metrics["st_dense_injection_over_none"] = float(np.median(final["dense student, injection"]
-                                                          / final["dense student, no noise"]))
+metrics["st_dense_injection_worse"] = int(dense_ratio > 2)  # the ratio itself is chaotic at this rate
 metrics["st_none_final"] = float(np.median(final["no noise"]))
 metrics["st_injection_final"] = float(np.median(final["noise injection"]))
 print(f"noise injection lowest on {int(best.sum())} of {best.size} seeds; injection / no noise: median "
-      f"{metrics['st_injection_over_none']:.2f}; dense student: {metrics['st_dense_injection_over_none']:.2f}")
+      f"{metrics['st_injection_over_none']:.2f}")
 
 # %%
-save_figure(params, "student_teacher", plots.validation_curves(st_steps_axis, validation),
-            {"steps": st_steps_axis, **{name.replace(" ", "_").replace(",", ""): v for name, v in validation.items()}})
+save_figure(params, "student_teacher", plots.validation_curves(eval_steps, losses),
+            {"steps": eval_steps, **{name.replace(" ", "_"): losses[name] for name in st_runs}})  # dense: not compared
 
 # %% [markdown]
 # **Reading.** With the mean-field student, noise injection reaches the lowest validation loss on every seed, about
 # half the plain flow's, as the paper reports (its curves show the same ordering; it gives no table). The diffusion
-# with a small enough $\beta$ to train at all does as well as the plain flow, not better. **The authors' dense
-# student tells another story at this scale:** without noise it reaches a lower loss than the mean-field student
-# with injection, and injection makes it several times worse (one seed in `ci`; the `full` profile runs five).
-# Shared hidden units let every particle use every feature, so the dense network is a far larger model than the
-# mean-field one with the same number of weights per particle, and the injected noise, which perturbs every
-# shared weight, is no longer the per-particle smoothing the theory describes. Caveats: the plain and injected runs
-# share one learning rate per student (10 mean-field, 1 dense), chosen for the plain flow; the authors' setup is
-# 50 inputs, 1000 particles and 100,000 steps (`full`).
+# arm adds little: with a $\beta$ small enough to train at all (with the injection's $\beta$ in the particles the
+# loss ends above the untrained student's, measured at this scale while building the module: see
+# `latentebm.particles.student_teacher`) it does as well as the plain flow, so "ahead of the diffusion" repeats
+# "ahead of the plain flow". The paper's fourth comparator, Sobolev descent, is not implemented here.
+# **The authors' dense student tells another story at this scale:** without noise it ends lower than the
+# mean-field student with injection, and injection makes it worse by more than a factor of two (one seed in
+# `ci`, and its curve is spiky at this learning rate, so only the order is shown; the `full` profile runs five).
+# The dense student has as many hidden units as the mean-field one but every particle reads all of them (about
+# 126k weights against 6.6k), and the injected noise, which perturbs every shared weight, is no longer the
+# per-particle smoothing the theory describes. Caveats: the plain and injected runs share one learning rate per
+# student (10 mean-field, 1 dense), chosen for the plain flow; the authors' setup is 50 inputs, 1000 particles and
+# 100,000 steps (`full`).
 #
 # ## Recap
 #
@@ -465,11 +500,11 @@ save_figure(params, "student_teacher", plots.validation_curves(st_steps_axis, va
 # | dissipation | measured / predicted decrease of one step $\to1$ | error of order $\gamma$ |
 # | descent lemma | violations at every step size; rises below $2/(3L)$ | none; none |
 # | above the bound | rises of $F$ | only far above it on clouds; from $2/(Lk)$ for one particle |
-# | stalling | plain flow's $F$, stranded share | stalls on every seed |
-# | noise injection ($\sum\beta^2=\infty$) | lower $F$ than plain | on every seed |
-# | halving ($\sum\beta^2<\infty$) | does not escape | **not reproduced**: it does best |
-# | diffusion | converges elsewhere | on every seed |
-# | KALE flow | reaches the target sooner | on every seed, about 25x in flow time |
+# | stalling | plain flow's $F$, stranded share and their gradient | stalls on every seed |
+# | noise injection ($\sum\beta^2=\infty$) | lower $F$ than plain | on every seed, in part |
+# | halving ($\sum\beta^2<\infty$) | does not escape | **not observed**: it does best at this horizon |
+# | diffusion | does not approach $\mu$ | fewer on the rings than plain, every seed |
+# | KALE flow | keeps working where MMD stalls | **not reproduced** from this start; faster in flow time only |
 # | student-teacher | injection lowest | mean-field: every seed; dense (authors'): no |
 
 # %%

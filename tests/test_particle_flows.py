@@ -73,11 +73,20 @@ def test_small_euler_steps_decrease_f_by_at_least_the_lemma_bound(seed):
 
 
 def test_the_lemma_bound_is_violated_by_a_wrong_constant():
-    """The audit can fail: with the 3/2 replaced by -10 (a bound that promises too much) it reports violations."""
+    """The audit can fail: tripling the guaranteed decrease at gamma L = 1/3 (the constant 3/2 replaced by -3/2, a
+    bound that promises more than the step gives) reports violations; the measured constant stays below 3/2."""
     x, y = cloud(0)
     audit = pf.descent_audit(x, y, SIGMA, 0.5 * W.largest_safe_step(W.lipschitz_constant(SIGMA)), 20)
     too_much = pf.DescentAudit(audit.before, audit.after, audit.guaranteed * 3.0)
     assert too_much.violations() > 0
+    step = 0.5 * W.largest_safe_step(W.lipschitz_constant(SIGMA))
+    assert audit.empirical_constant(step, W.lipschitz_constant(SIGMA)) <= 1.5
+
+
+def test_time_to_a_threshold_is_interpolated_in_log_f():
+    path = pf.Trajectory(steps=[0, 1, 2], time=[0.0, 1.0, 2.0], energy=[1.0, 0.1, 0.01])
+    assert path.time_to(10 ** -1.5) == pytest.approx(1.5)
+    assert path.time_to(1.0) == 0.0 and path.time_to(1e-3) == math.inf
 
 
 def test_one_particle_overshoots_above_two_over_l_k():

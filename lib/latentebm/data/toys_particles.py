@@ -42,7 +42,6 @@ def occupancy(y: torch.Tensor, centres: torch.Tensor, radius: float, tolerance: 
     return float(near.any(dim=1).double().mean()), near.double().mean(dim=0).tolist()
 
 
-
 def stranded(y: torch.Tensor, x: torch.Tensor, distance: float) -> torch.Tensor:
     """Mask (m,) of the particles ``y`` farther than ``distance`` from every target point of ``x`` (at 3 sigma a
     Gaussian kernel is down to exp(-4.5) = 0.011)."""

@@ -7,6 +7,7 @@ records, with a guard that stops on a non-finite or runaway F.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -22,8 +23,8 @@ from latentebm.training.loop import ProgressLog
 
 @dataclass(frozen=True)
 class RingsSetup:
-    """The three-ring target and the far start (defaults: the KALE-flow authors' rings and kernel, with the start
-    moved 0.8 below the rings (0.5 below the lowest ring point, 5 sigma) so that the kernel barely reaches it)."""
+    """The three-ring target and the far start (defaults: the KALE-flow authors' rings and kernel, with the start's
+    centre 0.8 = 8 sigma below the lowest ring point, so that the kernel reaches only the blob's upper edge)."""
 
     n_rings: int = 3
     n_per_ring: int = 80
@@ -46,6 +47,10 @@ class RingsSetup:
     def particles(self, rng: torch.Generator) -> torch.Tensor:
         return toys.blob(self.n_particles, self.start, self.start_std, rng)
 
+    def cloud(self, rng: torch.Generator, std: float = 0.3) -> torch.Tensor:
+        """A random cloud of particles N(0, std^2 I_2) over the rings (for the one-step checks and the audit)."""
+        return std * torch.randn(self.n_particles, 2, generator=rng, dtype=torch.float64)
+
     def occupancy(self, y: torch.Tensor) -> tuple[float, list[float]]:
         return toys.occupancy(y, self.centres, self.radius, self.tolerance)
 
@@ -61,6 +66,19 @@ class Trajectory:
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"steps": np.array(self.steps), "time": np.array(self.time), "energy": np.array(self.energy)}
+
+    def time_to(self, threshold: float) -> float:
+        """The flow time at which F first falls to ``threshold``, interpolated in log F between the two records
+        around the crossing (infinite if it never does)."""
+        energy, time = np.array(self.energy), np.array(self.time)
+        below = np.flatnonzero(energy <= threshold)
+        if below.size == 0:
+            return math.inf
+        k = int(below[0])
+        if k == 0:
+            return float(time[0])
+        a, b = np.log(energy[k - 1]), np.log(energy[k])
+        return float(time[k - 1] + (time[k] - time[k - 1]) * (a - np.log(threshold)) / (a - b))
 
 
 def run(y0: torch.Tensor, rule: flow.MMDFlow | flow.KALEFlow, step_size: float, steps: int,
@@ -111,6 +129,13 @@ class DescentAudit:
     def violations(self, roundoff: float = 1e-12) -> int:
         """steps where the lemma fails by more than ``roundoff`` relative to F(nu_n)."""
         return int(np.sum(self.slack < -roundoff * np.abs(self.before)))
+
+    def empirical_constant(self, step_size: float, lipschitz: float) -> float:
+        """The largest c with F(nu_n) - F(nu_{n+1}) = gamma (1 - c gamma L) D_n over the steps (the lemma: c <= 3/2);
+        D_n recovered from the guaranteed decrease (``step_size`` != 2 / (3L))."""
+        dissipation = self.guaranteed / (step_size * (1.0 - 1.5 * step_size * lipschitz))
+        decrease = self.before - self.after
+        return float(np.max((step_size * dissipation - decrease) / (step_size**2 * lipschitz * dissipation)))
 
     @property
     def ascents(self) -> int:

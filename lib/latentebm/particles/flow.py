@@ -9,8 +9,10 @@
     particle and step. The witness is built from the clean particles nu_n; only the point where its gradient is
     read is perturbed. With sum beta_n^2 = infinity the paper shows convergence to the global minimum F = 0.
   - ``"diffusion"``: y <- y - gamma grad f_{mu,nu_n}(y) + sqrt(2 gamma) beta_n u, the Euler-Maruyama step of
-    dY = -grad f dt + sqrt(2) beta dW: the noise goes into the particles themselves, and the fixed point is that of
-    F plus beta^2 times the negative entropy (a blurred target), not mu.
+    dY = -grad f dt + sqrt(2) beta dW: the noise goes into the particles themselves. A stationary law would minimise
+    F + beta^2 int nu log nu; on R^d with a bounded kernel that free energy is unbounded below (F stays in [0, 1]
+    while the entropy term falls as mass spreads), so there is none: particles beyond the kernel's reach random-walk
+    away, and the flow does not converge to mu.
 
 - :class:`KALEFlow` (Glaser, Arbel & Gretton, NeurIPS 2021): the gradient flow of the RKHS-penalised KALE(mu || nu)
   (:mod:`latentebm.divergences.kale_rkhs`). By the envelope theorem the first variation in nu of
@@ -19,7 +21,8 @@
   exp(-f*(y_j)) = m alpha_j (the dual's optimality condition), which is what is used. As lambda -> infinity,
   f* ~ f_{mu,nu} / lambda and the velocity tends to the MMD flow's -grad f_{mu,nu}.
 
-Each step solves what it needs from scratch: a step is a pure function of (state, rule, step size, draws).
+A step is a pure function of (state, rule, step size, draws); the KALE flow's warm start (``state.alpha``) changes
+how fast its solve converges, not what it returns.
 """
 
 from __future__ import annotations

@@ -419,14 +419,14 @@ def train(student: _Network, teacher: ParticleNetwork, recipe: StudentTeacherRec
           variant: str = "none", limit: float = 1e6) -> History:
     """SGD of ``student`` on ``teacher`` for ``recipe.steps`` steps of ``variant`` ("none", "injection",
     "diffusion") with beta_t = ``recipe.noise(t)``. Tensors live on the teacher's device and dtype; ``rngs`` are
-    the run's generators (or a stream: :func:`generators` on that device). Raises DivergenceError on a non-finite
-    loss or weights beyond ``limit``."""
+    the run's generators (or a stream: :func:`generators` on the CPU, so that the draws do not depend on the
+    device). Raises DivergenceError on a non-finite loss or weights beyond ``limit``."""
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     started = time.perf_counter()
     like = teacher.W
     if isinstance(rngs, Stream):
-        rngs = generators(rngs, like.device)
+        rngs = generators(rngs)  # CPU generators, draws moved to the device: the same run on any device
     student = student.with_params(tuple(p.to(like) for p in student.params))
     z_validation = sphere(recipe.n_validation, recipe.dim, rngs.validation, like)
     z_train = None if recipe.n_train is None else sphere(recipe.n_train, recipe.dim, rngs.batches, like)

@@ -10,7 +10,7 @@ Notation (Arbel, Korba, Salim & Gretton, NeurIPS 2019): mu = (1/n) sum_i delta_{
 whose first variation is the (unnormalised) witness
 
     f_{mu,nu}(z) = int k(z, y) dnu(y) - int k(z, x) dmu(x),
-    grad f_{mu,nu}(z) = sum over both measures of -(z - a) / sigma^2 k(z, a), signed as above.
+    grad f_{mu,nu}(z) = int (y - z) / sigma^2 k(z, y) dnu(y) - int (x - z) / sigma^2 k(z, x) dmu(x).
 
 The particles follow dY/dt = -grad f_{mu,nu_t}(Y), and along the flow dF/dt = -int |grad f_{mu,nu_t}|^2 dnu_t
 (the dissipation).
