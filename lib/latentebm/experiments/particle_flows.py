@@ -64,9 +64,6 @@ class Trajectory:
     energy: list[float] = field(default_factory=list)
     final: flow.FlowState | None = None
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {"steps": np.array(self.steps), "time": np.array(self.time), "energy": np.array(self.energy)}
-
     def time_to(self, threshold: float) -> float:
         """The flow time at which F first falls to ``threshold``, interpolated in log F between the two records
         around the crossing (infinite if it never does)."""

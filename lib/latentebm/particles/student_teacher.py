@@ -98,7 +98,7 @@ SIGMA = 2.0
 
 
 # ------------------------------------------------------------------------------------------------ inputs and draws
-def _normal(shape: tuple[int, ...], like: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+def _normal(shape: tuple[int, ...], like: torch.Tensor, rng: torch.Generator | None) -> torch.Tensor:
     """N(0, 1) of ``shape`` drawn from ``rng`` (on its own device), returned on ``like``'s device and dtype."""
     if rng is None:
         raise ValueError("this draw needs an explicit torch.Generator")
@@ -411,8 +411,6 @@ class History:
     student: _Network
     seconds: float
 
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {"steps": self.steps, "validation": self.validation, "train": self.train, "beta": self.beta}
 
 
 def train(student: _Network, teacher: ParticleNetwork, recipe: StudentTeacherRecipe, rngs: Generators | Stream,
