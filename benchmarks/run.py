@@ -106,6 +106,29 @@ def bench_particle_flows() -> None:
             print(f"{label:14s} m={m:5d}  {timed(go) * 1e3:8.2f} ms per step  ({device})")
 
 
+def bench_ml_ebm_langevin() -> None:
+    """One Langevin step of notebook 10's ensembles (ULA on U = F / (eps^2/2), 100 chains per member) against the
+    number of members S: on a CPU the cost is dominated by launching each small operation, so S members should cost
+    far less than S times one (why notebook 10 trains every (toy, seed) pair as one ensemble)."""
+    from latentebm.models.ensembles import EnsembleMLP
+    from latentebm.training.ml_ebm import langevin_chains
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    for sizes in ((2, 32, 64, 64, 64, 1), (64, 256, 256, 1)):
+        for members in (1, 3, 6, 12):
+            energy = EnsembleMLP(members, sizes).to(device)
+            x0 = torch.randn(members, 100, sizes[0], device=device)
+            rng = torch.Generator().manual_seed(0)
+
+            def go(energy=energy, x0=x0, rng=rng) -> None:
+                langevin_chains(energy, x0, 0.01, 50, rng)
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+
+            print(f"net {'-'.join(map(str, sizes)):18s} S={members:3d}  {timed(go) / 50 * 1e3:7.3f} ms per step  "
+                  f"({device})")
+
+
 def main(selected: list[str]) -> None:
     benches = {name: f for name, f in globals().items() if name.startswith("bench_") and callable(f)}
     for name, function in benches.items():
