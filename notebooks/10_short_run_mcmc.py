@@ -61,7 +61,7 @@ from functools import partial
 import numpy as np
 from latentebm.experiments import ml_ebms, parallel
 from latentebm.metrics.frechet import FrechetScorer
-from latentebm.metrics.learning_diagnostics import autocorrelation
+from latentebm.metrics.learning_diagnostics import autocorrelation, mean_standard_error
 from latentebm.plotting import ml_ebms as plots
 from latentebm.reporting import record_claim, save_figure, show_metrics
 
@@ -155,35 +155,11 @@ print(f"trained or loaded: {len(jobs)} runs, {sum(r.members for r in recipes.val
 # MCMC at all. The floor is the MMD$^2$ between two independent data samples of the same size.
 
 # %%
-def evaluate(name: str) -> dict:
-    recipe, trained = recipes[name], runs[name]
-    rng = params.streams.child("evaluate", name).torch()
-    draw = ml_ebms.data_sampler(recipe)
-    reference = draw(params.eval_samples, rng)
-    out = {"kl": ml_ebms.grid_kl(trained, recipe, params.grid_cells), "reference": reference,
-           "floor": ml_ebms.mmd2_to(draw(params.eval_samples, rng), reference, params.mmd_bandwidth),
-           "short_x": ml_ebms.short_run(trained, recipe, params.eval_samples, rng)}
-    out["short"] = ml_ebms.mmd2_to(out["short_x"], reference, params.mmd_bandwidth)
-    for key, start in (("long", draw(params.eval_samples, rng)),
-                       ("long_noise", ml_ebms.noise_start(recipe, params.eval_samples, rng))):
-        chains = ml_ebms.long_run(trained, recipe, start.to(dev), params.long_steps, rng, params.long_steps)
-        out[f"{key}_x"] = chains["x"].cpu()
-        out[key] = ml_ebms.mmd2_to(out[f"{key}_x"], reference, params.mmd_bandwidth)
-    mala = ml_ebms.long_run(trained, recipe, draw(params.eval_samples, rng).to(dev), params.long_steps, rng,
-                            params.long_steps, sampler="mala")
-    out["long_mala"] = ml_ebms.mmd2_to(mala["x"].cpu(), reference, params.mmd_bandwidth)
-    out["acceptance"] = mala["acceptance"]
-    return out
-
-
-results = {name: evaluate(name) for name in recipes}
-grids, log_model, log_data = {}, {}, {}
-for name, res in results.items():
-    grids[name], log_model[name], log_data[name] = ml_ebms.grid_log_densities(runs[name], recipes[name],
-                                                                              params.grid_cells)
-    res["exact"] = ml_ebms.mmd2_to(ml_ebms.exact_samples(grids[name], log_model[name], recipes[name],
-                                                         params.eval_samples, params.streams.child("exact", name)),
-                                   res["reference"], params.mmd_bandwidth)
+results, grids, log_model, log_data = {}, {}, {}, {}
+for name in recipes:
+    results[name], grids[name], log_model[name], log_data[name] = ml_ebms.toy_evaluation(
+        runs[name], recipes[name], params.eval_samples, params.long_steps, params.grid_cells, params.mmd_bandwidth,
+        params.streams.child("evaluate", name), params.streams.child("exact", name))
 toy_names = [toy.kind for toy in toys]
 for name, res in results.items():
     for t, toy in enumerate(toy_names):
@@ -281,9 +257,7 @@ for name, trained in runs.items():
     half, tenth = d.shape[0] // 2, max(d.shape[0] // 10, 1)
     late = d[half:]
     acf = autocorrelation(late, params.max_lag)
-    # the standard error of mean d over the second half, widened for its lag-1 autocorrelation
-    rho = np.clip(acf[1], -0.9, 0.9)
-    standard_error = late.std(0) / np.sqrt(len(late)) * np.sqrt((1 + rho) / (1 - rho))
+    standard_error = mean_standard_error(late, acf[1])
     settle = np.abs(r[-tenth:].mean(0) / r[half:half + tenth].mean(0) - 1)  # last 10% against updates 50-60%
     diag[name] = {"d": d, "r": r, "acf": acf, "mean_over_sd": late.mean(0) / late.std(0),
                   "mean_over_se": late.mean(0) / standard_error, "settle": settle}

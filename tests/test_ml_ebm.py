@@ -295,3 +295,17 @@ def test_noise_starts_take_one_scale_per_member():
     assert torch.allclose(x.std(dim=(1, 2)), torch.tensor([1.0, 2.0]), rtol=0.02)
     u = initial_states("uniform", (1, 1000, 2), 0.5, torch_generator(0))
     assert float(u.abs().max()) <= 0.5
+
+
+def test_mean_standard_error_widens_for_autocorrelation():
+    from latentebm.metrics.learning_diagnostics import mean_standard_error
+
+    rng = np.random.default_rng(1)
+    phi, n, runs = 0.5, 400, 2000
+    x = np.zeros((n, runs))
+    for t in range(1, n):
+        x[t] = phi * x[t - 1] + rng.standard_normal(runs)
+    # the spread of the means over independent runs against the formula's standard error
+    predicted = np.median(mean_standard_error(x, autocorrelation(x, 1)[1]))
+    assert abs(predicted / x.mean(0).std() - 1) < 0.1
+    assert mean_standard_error(x, 0.0).mean() < 0.65 * predicted  # without the widening: too small by sqrt(3)

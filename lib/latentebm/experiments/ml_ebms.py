@@ -315,3 +315,26 @@ def inner_ring_share(grid: Any, log_model: torch.Tensor, toy: ToyTarget) -> np.n
     ``toy`` than the next one (the data's share is 1 / groups)."""
     inner = grid.points.norm(dim=1) < 1.5 * toy.radius
     return (log_model.exp()[:, inner].sum(1) * grid.cell_area).numpy()
+
+
+def toy_evaluation(trained: Trained, recipe: EBMRecipe, n: int, steps: int, cells: int, bandwidth: float,
+                   stream: Stream, exact_stream: Stream) -> tuple[dict[str, Any], list, torch.Tensor, torch.Tensor]:
+    """Every number notebook 10 reports for a toy run, per member: the grid KL, and the MMD^2 to a fresh data
+    sample (``reference``) of another data sample (``floor``), of short-run samples, of ``steps``-step long runs
+    (ULA from data and from noise, MALA from data, with its acceptance) and of exact draws of p_theta. Returns
+    (that dict, with the short- and long-run samples as ``*_x``; the grids; log p_theta; log p_data)."""
+    rng = stream.torch()
+    device = next(trained.modules["energy"].parameters()).device
+    draw = data_sampler(recipe)
+    reference = draw(n, rng)
+    out = {"kl": grid_kl(trained, recipe, cells), "reference": reference,
+           "floor": mmd2_to(draw(n, rng), reference, bandwidth), "short_x": short_run(trained, recipe, n, rng)}
+    out["short"] = mmd2_to(out["short_x"], reference, bandwidth)
+    for key, start in (("long", draw(n, rng)), ("long_noise", noise_start(recipe, n, rng))):
+        out[f"{key}_x"] = long_run(trained, recipe, start.to(device), steps, rng, steps)["x"].cpu()
+        out[key] = mmd2_to(out[f"{key}_x"], reference, bandwidth)
+    mala = long_run(trained, recipe, draw(n, rng).to(device), steps, rng, steps, sampler="mala")
+    out["long_mala"], out["acceptance"] = mmd2_to(mala["x"].cpu(), reference, bandwidth), mala["acceptance"]
+    grids, log_model, log_data = grid_log_densities(trained, recipe, cells)
+    out["exact"] = mmd2_to(exact_samples(grids, log_model, recipe, n, exact_stream), reference, bandwidth)
+    return out, grids, log_model, log_data

@@ -36,3 +36,12 @@ def autocorrelation(series: np.ndarray, max_lag: int) -> np.ndarray:
     centred = x - x.mean(0)
     denominator = (centred**2).sum(0)
     return np.stack([(centred[: len(x) - k] * centred[k:]).sum(0) / denominator for k in range(max_lag + 1)])
+
+
+def mean_standard_error(series: np.ndarray, lag1: np.ndarray | float) -> np.ndarray:
+    """The standard error of the mean of each column of ``series: (T, C)``, widened for its lag-1
+    autocorrelation (an AR(1) approximation): sd / sqrt(T) * sqrt((1 + rho_1) / (1 - rho_1)), rho_1 clipped to
+    [-0.9, 0.9]."""
+    x = np.asarray(series, dtype=np.float64)
+    rho = np.clip(lag1, -0.9, 0.9)
+    return x.std(0) / np.sqrt(x.shape[0]) * np.sqrt((1 + rho) / (1 - rho))
