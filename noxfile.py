@@ -75,7 +75,7 @@ def install(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     session.install("ruff==0.17.5")
-    session.run("ruff", "check", "lib", "notebooks", "tests", "benchmarks", "noxfile.py")
+    session.run("ruff", "check", "lib", "notebooks", "tests", "benchmarks", "scripts", "noxfile.py")
 
 
 @nox.session(python=PYTHON)

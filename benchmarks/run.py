@@ -129,6 +129,31 @@ def bench_ml_ebm_langevin() -> None:
                   f"({device})")
 
 
+def bench_iwae_step() -> None:
+    """One training step of notebook 17's VAE/IWAE (20 latents, 100 hidden, 50 images of 64 pixels) against the
+    number of draws k: the cost grows about linearly in k once the batch of k x 50 rows dominates the launch cost,
+    which is why the k = 50 runs set the notebook's training time."""
+    from latentebm.divergences.importance_weighted import iw_bound
+    from latentebm.models.latent_generators import LatentGenerator
+    from latentebm.models.vae import Encoder, log_weights
+
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    encoder, decoder = Encoder(64, 20, 100).to(device), LatentGenerator((20,), 64, 100, output="linear").to(device)
+    optimiser = torch.optim.Adam([*encoder.parameters(), *decoder.parameters()], lr=1e-3)
+    x = (torch.rand(50, 64, device=device) < 0.3).float()
+    rng = torch.Generator(device=device).manual_seed(0)
+    for k in (1, 5, 50, 500):
+        def go(k=k) -> None:
+            for _ in range(20):
+                optimiser.zero_grad()
+                (-iw_bound(log_weights(encoder, decoder, x, k, rng)).mean()).backward()
+                optimiser.step()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+
+        print(f"k={k:4d}  {timed(go) / 20 * 1e3:7.3f} ms per step  ({device})")
+
+
 def main(selected: list[str]) -> None:
     benches = {name: f for name, f in globals().items() if name.startswith("bench_") and callable(f)}
     for name, function in benches.items():

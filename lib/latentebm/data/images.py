@@ -101,3 +101,12 @@ def cifar10(split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
             labels.extend(batch[b"labels"])
     x = np.concatenate(images).reshape(-1, 3, 32, 32)
     return to_unit_range(x, 255.0), torch.as_tensor(np.asarray(labels, dtype=np.int64))
+
+
+def binarise(x: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+    """Dynamic binarisation (the IWAE paper's): each pixel 1 with probability its intensity. ``x`` in [-1, 1]
+    (this module's range) or [0, 1]: intensities below 0 mean the [-1, 1] range and are mapped first. Returns
+    flat ``(N, D)`` 0/1 images in ``x``'s dtype."""
+    flat = x.reshape(x.shape[0], -1)
+    p = (flat + 1) / 2 if bool((flat < 0).any()) else flat
+    return (torch.rand(p.shape, generator=rng, dtype=p.dtype, device=p.device) < p).to(p.dtype)

@@ -12,4 +12,10 @@
   linear energies (notebook 04).
 - :mod:`.short_run_kl`: the KL from the short-run inference distribution to the posterior, and the step size
   minimising it (seed 002).
+- :mod:`.joint_kl`: KL between inference and generation joints on enumerable models: the chain rule, the VAE's
+  and the DAE's joint KL (seed 003, notebook 17).
+- :mod:`.importance_weighted`: the IWAE bound, the seed's printed version, self-normalised weights and
+  resampling (seed 003, notebook 17).
+- :mod:`.unifying`: Lemma 1 of Hu et al. by quadrature, and forward against reverse KL fits (seed 004,
+  notebook 18).
 """

@@ -10,6 +10,8 @@ to load a model saved under the same name with another recipe.
 - :mod:`.realnvp`: the Real NVP flows and the energies on them of notebook 07 (toy and UCI tables).
 - :mod:`.latent_generators`: the generators of notebook 08 (ABP, short-run inference, the VAE baseline).
 - :mod:`.ml_ebms`: the convergent and non-convergent EBMs of notebook 10 (toys and digits) and their evaluations.
+- :mod:`.iw_autoencoders`: the VAEs and IWAEs of notebook 17 on binarised digits, and their test NLL.
+- :mod:`.unifying`: the GANs, IWGANs and VAEs on a 2-D mixture and the VAE and AAVAE on digits of notebook 18.
 - :mod:`.gebm_sampling`: scoring an image GEBM's samplers against its generator (notebooks 05 and 06).
 - :mod:`.parallel`: train several seeds side by side in worker processes (each job trains one model and saves it).
 

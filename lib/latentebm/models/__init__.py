@@ -6,6 +6,8 @@
 - :mod:`.gebm`: a GEBM's (base, energy) pair built from a plain config.
 - :mod:`.flows`: Real NVP, the base with a density of the sanity check.
 - :mod:`.latent_generators`, :mod:`.vae`, :mod:`.factor_analysis`: x = g(z) + eps generators, the VAE's
-  encoder, and factor analysis (the linear case with a closed-form posterior).
+  encoder and its Bernoulli log weights, and factor analysis (the linear case with a closed-form posterior and
+  evidence; probabilistic PCA fitted in closed form).
+- :mod:`.rbm`: a binary RBM small enough to enumerate, and its Gibbs chains as paths (seed 003).
 - :mod:`.store`: trained models saved by name with their config and a checksum.
 """

@@ -1,5 +1,6 @@
 """Factor analysis, the linear-Gaussian generator ``x = W z + mu + eps`` (``z ~ N(0, I_d)``, ``eps ~ N(0,
-sigma^2 I_D)``), where the posterior and the short-run distribution are Gaussian in closed form (seed 002).
+sigma^2 I_D)``), where the posterior and the short-run distribution are Gaussian in closed form (seed 002), and
+so are the evidence, the ELBO's gap and the variance of importance weights under a Gaussian proposal (seed 003).
 
 Posterior: precision ``A = I + W^T W / sigma^2``, ``p(z|x) = N(m, A^{-1})``, ``m = A^{-1} W^T (x - mu) / sigma^2``.
 Gradient ascent ``z <- z + eta grad log p(x, z) = M z + eta A m`` with ``M = I - eta A``, ``eta = s^2/2``, gives
@@ -53,6 +54,51 @@ class FactorAnalysis:
         """``log p(x) = log N(x; mu, W W^T + sigma^2 I)``, ``(B,)``."""
         cov = self.W @ self.W.T + self.sigma**2 * torch.eye(self.W.shape[0], dtype=self.W.dtype)
         return torch.distributions.MultivariateNormal(self.mu, covariance_matrix=cov).log_prob(x)
+
+    @classmethod
+    def fit(cls, x: Tensor, z_dim: int) -> FactorAnalysis:
+        """Probabilistic PCA by maximum likelihood in closed form (Tipping & Bishop): ``mu`` the mean, ``sigma^2``
+        the mean of the discarded eigenvalues of the sample covariance, ``W = U_d (Lambda_d - sigma^2 I)^{1/2}``
+        (float64; ``x (N, D)``)."""
+        x = x.to(torch.float64)
+        mu = x.mean(0)
+        eigenvalues, vectors = torch.linalg.eigh(torch.cov((x - mu).T, correction=0))
+        eigenvalues, vectors = eigenvalues.flip(0), vectors.flip(1)
+        sigma2 = eigenvalues[z_dim:].mean()
+        W = vectors[:, :z_dim] * (eigenvalues[:z_dim] - sigma2).clamp_min(0).sqrt()
+        return cls(W, mu, float(sigma2.sqrt()))
+
+    def log_weights(self, x: Tensor, q_mean: Tensor, q_std: Tensor, k: int, rng: torch.Generator) -> Tensor:
+        """``log p(x, z_i) - log q(z_i|x)`` for ``k`` draws from a diagonal Gaussian ``q = N(q_mean, diag(q_std^2))``
+        per example (``x, q_mean (B, .)``, ``q_std (d,)`` or ``(B, d)``), ``(k, B)``."""
+        z = q_mean + q_std * torch.randn((k, *q_mean.shape), generator=rng, dtype=q_mean.dtype)
+        return self.log_weights_at(x, z, q_mean, q_std)
+
+    def log_weights_at(self, x: Tensor, z: Tensor, q_mean: Tensor, q_std: Tensor) -> Tensor:
+        """The log weights of given draws ``z (k, B, d)`` of the proposal of :meth:`log_weights`, ``(k, B)``."""
+        k = z.shape[0]
+        log_q = (-0.5 * ((z - q_mean) / q_std) ** 2 - q_std.log() - 0.5 * math.log(2 * math.pi)).sum(-1)
+        return self.log_joint(x.repeat(k, 1), z.reshape(-1, z.shape[-1])).reshape(k, -1) - log_q
+
+    def proposal_kl(self, q_mean: Tensor, q_std: Tensor, x: Tensor) -> Tensor:
+        """``KL(q || p(z|x))`` for ``q = N(q_mean, diag(q_std^2))``: the ELBO's gap ``log p(x) - L_1``, ``(B,)``."""
+        m, cov = self.posterior(x)
+        return gaussian_kl(q_mean, torch.diag(q_std**2), m, cov)
+
+    def weight_relative_variance(self, q_mean: Tensor, q_std: Tensor, x: Tensor) -> Tensor:
+        """``Var_q(w) / (E_q w)^2`` of ``w = p(x, z) / q(z|x)``, i.e. ``int p(z|x)^2 / q(z|x) dz - 1``, in closed
+        form, ``(B,)``. With posterior ``N(m, S_p)`` and ``q = N(mu, S_q)``, ``A = 2 S_p^{-1} - S_q^{-1}`` (which
+        must be positive definite: q not too narrow), ``b = 2 S_p^{-1} m - S_q^{-1} mu``:
+        ``int p^2/q = det(S_q)^{1/2} det(S_p)^{-1} det(A)^{-1/2} exp(b^T A^{-1} b / 2 - m^T S_p^{-1} m
+        + mu^T S_q^{-1} mu / 2)``. The IW gap ``log p(x) - L_k`` behaves like this over ``2k`` for large k."""
+        m, cov = self.posterior(x)
+        p_inv, q_inv = torch.linalg.inv(cov), torch.diag(q_std**-2)
+        a = 2 * p_inv - q_inv
+        b = 2 * m @ p_inv - q_mean @ q_inv
+        log_ratio = (0.5 * (b @ torch.linalg.inv(a) * b).sum(1) - ((m @ p_inv) * m).sum(1)
+                     + 0.5 * ((q_mean @ q_inv) * q_mean).sum(1) + q_std.log().sum()
+                     - torch.linalg.slogdet(cov).logabsdet - 0.5 * torch.linalg.slogdet(a).logabsdet)
+        return log_ratio.exp() - 1
 
     def posterior(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """``(m (B, d), A^{-1} (d, d))``."""
