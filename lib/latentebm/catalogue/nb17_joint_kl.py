@@ -31,7 +31,8 @@ SPEC = NotebookSpec(
     comparisons=(
         Comparison("chain_rule", "KL(q(x, tau) || p(x, tau)) = KL(q(x) || p(x)) + E_q(x) KL(q(tau|x) || p(tau|x)), "
                    "and the bound's slack is the expected conditional KL",
-                   (Check("chain_rule_gap", "<", 1e-12), Check("bound_slack", ">", 0.0)), paper="exact", source=PAPER + ", 'Using KL(q||p) to bound'"),
+                   (Check("chain_rule_gap", "<", 1e-12), Check("bound_slack", ">", 0.0)), paper="exact",
+                   source=PAPER + ", 'Using KL(q||p) to bound'"),
         Comparison("vae_joint", "the VAE's joint KL is -H(D) - E_D ELBO(x)",
                    (Check("vae_elbo_gap", "<", 1e-12),), paper="exact",
                    source=PAPER + ", 'VAEs and deep non-eq thermodynamics'"),
@@ -61,7 +62,8 @@ SPEC = NotebookSpec(
                                          Check("iw_gap_slope", "≈", -1.0, tol=0.25)),
                    shows=("iw_gap_k1", "iw_gap_k1_closed_form", "iw_k_gap_kmax", "iw_leading_term"),
                    paper="L_k <= L_{k+1} <= log p(x)", source=PAPER + ", 'Importance-weighted autoencoders'; " + IWAE),
-        Comparison("seed_bound_not_a_bound", "the bound as printed in the seed (no 1/k) exceeds log p(x)", (Check("seed_overshoot_kmax", ">", 0.0),), shows=("seed_first_k_over",),
+        Comparison("seed_bound_not_a_bound", "the bound as printed in the seed (no 1/k) exceeds log p(x)",
+                   (Check("seed_overshoot_kmax", ">", 0.0),), shows=("seed_first_k_over",),
                    paper="printed as a bound", source=PAPER + ", 'Importance-weighted autoencoders', eq. 1-2"),
         Comparison("resampled_proposal", "resampling k draws of q by their weights gives a proposal closer to "
                    "p(z|x) than q: its variance falls to the posterior's as k grows",

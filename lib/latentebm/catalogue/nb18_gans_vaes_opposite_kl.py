@@ -104,7 +104,8 @@ SPEC = NotebookSpec(
                  "≠ 0"),
         Headline("discriminator_gap", "mean |q_phi0(y=1|x) - optimal| under the prior p_theta0", "any"),
         Headline("lemma1_kl_term", "E_p(y) KL(p_theta0(x|y) || q^r(x|y)) at theta0", "—"),
-        Headline("lemma1_jsd_term", "JSD(p_g || p_data) at theta0 (bounded by the KL term)", "≤ KL term"),
+        Headline("lemma1_jsd_term", "JSD(p_g || p_data) at theta0 (below the KL term for the optimal discriminator; "
+                 "not in general)", "≤ KL term (optimal discriminator)"),
         Headline("forward_between_mass", "forward-KL fit: mass outside both modes' 3-sd windows", "covers"),
         Headline("reverse_min_mode_mass", "reverse-KL fits: least mass on the mode each sits on", "seeks one"),
         Headline("modes_gan", "modes covered (of 8), GAN, median over seeds", "missing modes"),
